@@ -1,0 +1,61 @@
+# Tenantry: every command sets up what it needs on a fresh machine (Python 3.11, make, a package registry).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+PORT ?= 4566
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help demo test lint validate unit local bench clean build-SharedLayer
+
+help:
+	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
+	@echo "make test   - ruff, sam validate --lint, and every test"
+	@echo "make local  - serve the whole application on http://127.0.0.1:$(PORT)"
+	@echo "make bench  - measurements (outside make test)"
+
+# The application's environment: exact pins from requirements-dev.lock, plus this project (editable).
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Tenantry needs Python 3.11"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# SAM CLI and the AWS CLI pin their own boto3 and botocore, so they live in a second environment.
+$(TOOLS)/.installed: requirements-tools.lock
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.lock
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m tenantry_local.demo
+
+local: $(VENV)/.installed
+	$(PY) -m tenantry_local serve --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src functions tests
+
+validate: $(TOOLS)/.installed
+	$(TOOLS)/bin/sam validate --lint --template template.yaml
+
+unit: $(VENV)/.installed $(TOOLS)/.installed
+	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest
+
+test: lint validate unit
+
+bench: $(VENV)/.installed
+	$(PY) -m tenantry_local.bench
+
+# sam build: the shared layer is the tenantry package, its schemas and its pinned dependencies.
+build-SharedLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python/tenantry/schemas"
+	cp -r src/tenantry/. "$(ARTIFACTS_DIR)/python/tenantry/"
+	cp -r schemas/events "$(ARTIFACTS_DIR)/python/tenantry/schemas/"
+	python3 -m pip install --quiet --no-deps --only-binary=:all: --platform manylinux2014_aarch64 \
+	  --python-version 3.11 --implementation cp -r layers/shared/requirements.txt -t "$(ARTIFACTS_DIR)/python"
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .ruff_cache

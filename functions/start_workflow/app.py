@@ -1,0 +1,43 @@
+"""EventBridge rule target: start the workflow a request asks for, named after its request id.
+
+A rule could start the state machine directly, but Step Functions would then name the execution with a
+random id; starting it here gives operators `onboard-<requestId>` and makes redelivery harmless.
+"""
+
+from dataclasses import dataclass
+
+from tenantry.adapters import client
+from tenantry.adapters.stepfunctions import start_execution
+from tenantry.config import load_settings
+from tenantry.naming import WORKFLOW_PREFIXES, execution_name
+from tenantry.observability import logger
+
+
+@dataclass(frozen=True)
+class Settings:
+    tenant_onboarding_state_machine_arn: str
+    tenant_offboarding_state_machine_arn: str
+
+
+SETTINGS = load_settings(Settings)
+WORKFLOWS = {
+    "TenantOnboardingRequested": SETTINGS.tenant_onboarding_state_machine_arn,
+    "TenantOffboardingRequested": SETTINGS.tenant_offboarding_state_machine_arn,
+}
+log = logger()
+
+
+@log.inject_lambda_context
+def handler(event, context):
+    detail_type = event["detail-type"]
+    detail = event.get("detail")
+    request_id = detail.get("requestId") if isinstance(detail, dict) else None
+    name = execution_name(WORKFLOW_PREFIXES[detail_type], request_id, event["id"])
+    log.append_keys(request_id=request_id, execution_name=name)
+    payload = {"detailType": detail_type, "detail": detail, "eventId": event["id"], "source": event["source"]}
+    outcome = start_execution(client("stepfunctions"), WORKFLOWS[detail_type], name, payload)
+    if outcome.already_started:
+        log.info("request already taken up by an earlier execution; duplicate absorbed")
+    else:
+        log.info("workflow started", extra={"execution_arn": outcome.execution_arn})
+    return {"executionName": name, "alreadyStarted": outcome.already_started}

@@ -1,0 +1,36 @@
+"""Checking inbound requests against the contract before a workflow touches anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantry import schemas
+from tenantry.events import FAILURE_EVENT_FOR, event_id
+
+
+def check_request(detail_type: str, detail: Any, execution_name: str) -> dict[str, Any]:
+    """Validate `detail`; on rejection, also build the detail of the failure event to emit.
+
+    The result always has the same keys, so the state machine can branch on `valid` without guessing:
+    `{"valid", "requestId", "request", "failure"}`.
+    """
+    request_id = detail.get("requestId") if isinstance(detail, dict) else None
+    request_id = request_id if isinstance(request_id, str) else None
+    if detail_type not in FAILURE_EVENT_FOR:
+        raise ValueError(f"{detail_type} is not a request Tenantry accepts")
+    found = schemas.violations(detail_type, detail) if isinstance(detail, dict) else [
+        schemas.Violation("WRONG_TYPE", "", "detail must be a JSON object")
+    ]
+    if not found:
+        return {"valid": True, "requestId": request_id, "request": detail, "failure": None}
+    first = found[0]
+    failure_type = FAILURE_EVENT_FOR[detail_type]
+    failure: dict[str, Any] = {
+        "eventId": event_id(execution_name, failure_type),
+        "requestId": request_id,
+        "reason": first.reason,
+        "message": "; ".join(v.message for v in found),
+    }
+    if first.field:
+        failure["field"] = first.field
+    return {"valid": False, "requestId": request_id, "request": None, "failure": failure}

@@ -1,0 +1,120 @@
+"""The event contract: JSON Schemas of every event's `detail`, kept in `schemas/events/<DetailType>.json`.
+
+Validation maps jsonschema's errors onto machine-readable reasons and a dotted field path, so that a
+rejected request says exactly which field was wrong (`admin.email`, `isolation`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+# In the Lambda layer the schemas are copied next to this module; in a checkout they live at the root.
+_CANDIDATE_DIRS = (Path(__file__).parent / "schemas" / "events", Path(__file__).resolve().parents[2] / "schemas" / "events")
+
+_REASONS = {
+    "required": "MISSING_FIELD",
+    "enum": "VALUE_NOT_ALLOWED",
+    "const": "VALUE_NOT_ALLOWED",
+    "pattern": "INVALID_FORMAT",
+    "format": "INVALID_FORMAT",
+    "maxLength": "TOO_LONG",
+    "minLength": "TOO_SHORT",
+    "type": "WRONG_TYPE",
+    "additionalProperties": "UNKNOWN_FIELD",
+}
+
+
+class UnknownEventType(LookupError):
+    """No schema exists for this detail-type."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way in which an event detail breaks its schema."""
+
+    reason: str
+    field: str
+    message: str
+
+
+def schemas_dir() -> Path:
+    for candidate in _CANDIDATE_DIRS:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("schemas/events not found next to the tenantry package or at the project root")
+
+
+def known_detail_types() -> list[str]:
+    return sorted(p.stem for p in schemas_dir().glob("*.json"))
+
+
+@cache
+def load_schema(detail_type: str) -> dict[str, Any]:
+    path = schemas_dir() / f"{detail_type}.json"
+    if not path.is_file():
+        raise UnknownEventType(detail_type)
+    return json.loads(path.read_text())
+
+
+@cache
+def _validator(detail_type: str) -> Any:
+    import jsonschema  # lazy: only request validation and publishing need it
+
+    schema = load_schema(detail_type)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def violations(detail_type: str, detail: Any) -> list[Violation]:
+    """Every violation of `detail_type`'s schema by `detail`, most specific field first."""
+    found = []
+    for error in _validator(detail_type).iter_errors(detail):
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path.append(missing)
+            message = f"{'.'.join(path)} is required"
+        elif error.validator == "additionalProperties":
+            extra = error.message.split("'")[1] if "'" in error.message else ""
+            path.append(extra)
+            message = f"{'.'.join(path)} is not a known field"
+        else:
+            message = f"{'.'.join(path) or 'detail'}: {_describe(error)}"
+        found.append(Violation(_REASONS.get(str(error.validator), "INVALID_VALUE"), ".".join(path), message))
+    found.sort(key=lambda v: (-v.field.count("."), v.field))
+    return found
+
+
+def _describe(error: Any) -> str:
+    validator, expected = error.validator, error.validator_value
+    if validator == "maxLength":
+        return f"longer than {expected} characters"
+    if validator == "minLength":
+        return f"shorter than {expected} characters" if expected > 1 else "must not be empty"
+    if validator == "enum":
+        return f"must be one of {', '.join(map(str, expected))}"
+    if validator == "pattern":
+        return "is not in the expected format"
+    if validator == "type":
+        return f"must be of type {expected}"
+    return str(error.message)
+
+
+class SchemaViolation(ValueError):
+    """An event does not satisfy its schema."""
+
+    def __init__(self, detail_type: str, found: list[Violation]):
+        self.detail_type = detail_type
+        self.violations = found
+        super().__init__(f"{detail_type}: " + "; ".join(v.message for v in found))
+
+
+def check(detail_type: str, detail: Any) -> None:
+    """Raise SchemaViolation unless `detail` satisfies the schema of `detail_type`."""
+    found = violations(detail_type, detail)
+    if found:
+        raise SchemaViolation(detail_type, found)

@@ -1,0 +1,60 @@
+"""Cognito trigger logic. Every function here sits on a user's sign-up or sign-in path: it imports nothing
+heavy at module level and makes no network call unless its decision needs one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantry.roles import highest_role
+
+TENANT_ATTRIBUTE = "custom:tenant_id"
+SELF_SIGN_UP_SOURCES = ("PreSignUp_SignUp", "PreSignUp_ExternalProvider")
+# A tenant being onboarded needs its first admin before it becomes ACTIVE.
+ADMIN_CREATE_ALLOWED_STATUSES = ("ACTIVE", "ONBOARDING")
+
+
+class SignUpRefused(Exception):
+    """Raised from pre sign-up: Cognito refuses the sign-up and reports this message."""
+
+
+def tenant_claims(event: dict[str, Any], shared_user_pool_id: str) -> dict[str, str]:
+    """The claims pre token generation adds, computed from the trigger event alone."""
+    request = event.get("request", {})
+    attributes = request.get("userAttributes", {})
+    groups = (request.get("groupConfiguration") or {}).get("groupsToOverride") or []
+    claims = {
+        "tenant_id": attributes.get(TENANT_ATTRIBUTE, ""),
+        "isolation": "shared" if event.get("userPoolId") == shared_user_pool_id else "dedicated",
+    }
+    role = highest_role(groups)
+    if role:
+        claims["role"] = role
+    return claims
+
+
+def add_token_claims(event: dict[str, Any], shared_user_pool_id: str) -> dict[str, Any]:
+    """Answer a V2 pre token generation event: the tenant claims go into both the ID and access token."""
+    claims = tenant_claims(event, shared_user_pool_id)
+    event.setdefault("response", {})["claimsAndScopeOverrideDetails"] = {
+        "idTokenGeneration": {"claimsToAddOrOverride": claims},
+        "accessTokenGeneration": {"claimsToAddOrOverride": claims},
+    }
+    return event
+
+
+def check_sign_up(event: dict[str, Any], tenant_status: Any) -> dict[str, Any]:
+    """Pre sign-up: refuse self sign-up, and users of a tenant that is missing or not active.
+
+    `tenant_status(tenant_id)` is called only for administrator-created users: the only lookup this
+    trigger makes, and never on a refused self sign-up.
+    """
+    source = event.get("triggerSource", "")
+    if source in SELF_SIGN_UP_SOURCES:
+        raise SignUpRefused("Self sign-up is disabled: users are created by their tenant's administrators")
+    tenant_id = event.get("request", {}).get("userAttributes", {}).get(TENANT_ATTRIBUTE)
+    if not tenant_id:
+        raise SignUpRefused(f"{TENANT_ATTRIBUTE} is required")
+    status = tenant_status(tenant_id)
+    if status not in ADMIN_CREATE_ALLOWED_STATUSES:
+        raise SignUpRefused(f"tenant {tenant_id} is {'unknown' if status is None else status.lower()}")
+    return event

@@ -1,0 +1,26 @@
+"""Users of a tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantry.adapters.dynamodb import from_item, to_item
+
+
+def list_tenant_usernames(tenant: dict[str, Any], table_name: str, dynamodb_client: Any, cognito_client: Any) -> list[str]:
+    """Every Cognito username of the tenant.
+
+    A dedicated pool holds only this tenant, so Cognito lists them. In the shared pool Cognito cannot
+    filter on custom:tenant_id, so the tenant's user profiles (index ByTenant) are the list.
+    """
+    if tenant["isolation"] == "dedicated":
+        paginator = cognito_client.get_paginator("list_users")
+        return [u["Username"] for page in paginator.paginate(UserPoolId=tenant["userPoolId"]) for u in page["Users"]]
+    paginator = dynamodb_client.get_paginator("query")
+    pages = paginator.paginate(
+        TableName=table_name,
+        IndexName="ByTenant",
+        KeyConditionExpression="GSI1PK = :tenant",
+        ExpressionAttributeValues=to_item({":tenant": f"TENANT#{tenant['tenantId']}"}),
+    )
+    return [from_item(item)["username"] for page in pages for item in page["Items"] if "username" in item]

@@ -1,0 +1,78 @@
+"""Fault injection: the next N calls of an AWS operation fail with a chosen error.
+
+Tests and operators arm a fault through POST /_tenantry/faults, for example
+`{"service": "cognito-idp", "operation": "CreateGroup", "error": "InternalErrorException", "count": 1}`,
+optionally narrowed by `match` (a substring of the request body, or the function name for Lambda
+Invoke). It reaches Step Functions tasks, functions and clients alike, because it sits in the API.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class Fault:
+    service: str
+    operation: str
+    error: str = "InternalErrorException"
+    message: str = "Injected fault"
+    status: int = 400
+    count: int = 1
+    match: str = ""
+    fired: int = 0
+
+    def response(self) -> tuple[int, dict[str, str], str]:
+        body = json.dumps({"__type": self.error, "message": self.message, "Message": self.message})
+        return self.status, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": self.error}, body
+
+
+class InjectedFault(Exception):
+    def __init__(self, fault: Fault):
+        super().__init__(fault.message)
+        self.fault = fault
+
+
+class FaultInjector:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    @property
+    def armed(self) -> bool:
+        return bool(self._faults)
+
+    def arm(self, spec: dict[str, Any]) -> Fault:
+        fault = Fault(**{k: v for k, v in spec.items() if k in Fault.__dataclass_fields__ and k != "fired"})
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, service: str, operation: str, subject: str = "") -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.service == service and fault.operation == operation and fault.match in subject:
+                    fault.fired += 1
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def raise_if_due(self, service: str, operation: str, subject: str = "") -> None:
+        fault = self.take(service, operation, subject)
+        if fault is not None:
+            from moto.core.exceptions import JsonRESTError
+
+            raise JsonRESTError(fault.error, fault.message)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(f) for f in self._faults]

@@ -1,0 +1,22 @@
+"""The runtime's services as the moto patches see them (set by LocalRuntime; unset means moto's own
+behaviour)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Hooks:
+    lambdas: Any = None  # tenantry_local.lambdas.LambdaService
+    faults: Any = None  # tenantry_local.faults.FaultInjector
+    endpoint_url: str = ""
+    time_scale: float = 1.0
+    # Called with (detail_type, source, detail) for events AWS itself emits (CloudTrail API calls).
+    emit_aws_event: Callable[..., None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+HOOKS = Hooks()

@@ -1,0 +1,244 @@
+"""Lambda, locally: every function of the template runs in its own worker processes (its environment
+variables, its code directory first on sys.path, a cold start once per worker), never in the runtime's
+own process, so that two functions can never see each other's configuration.
+
+Workers are kept warm and reused; a function gets another worker when all of its workers are busy (up
+to `max_concurrency`), as Lambda scales out. A worker that exceeds the function's timeout is killed and
+the invocation fails with Sandbox.Timedout, as on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tenantry_local.template import ACCOUNT_ID, REGION
+
+LOG = logging.getLogger("tenantry_local.lambda")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int = 3
+    memory_mb: int = 128
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+
+
+@dataclass
+class InvokeResult:
+    payload: Any
+    function_error: str | None = None  # "Unhandled" when the handler raised, as Lambda reports it
+
+    @property
+    def ok(self) -> bool:
+        return self.function_error is None
+
+
+class FunctionNotFound(LookupError):
+    pass
+
+
+class _Worker:
+    def __init__(self, spec: FunctionSpec, base_env: dict[str, str], log_file: Any):
+        env = {
+            **base_env,
+            **spec.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout_seconds),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+        }
+        self.spec = spec
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tenantry_local.lambda_worker", str(spec.code_dir), spec.handler],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        self._read_line(timeout=60)  # the "ready" line, once the handler module is imported
+
+    def _read_line(self, timeout: float) -> dict[str, Any] | None:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            return None
+        line = self.process.stdout.readline()
+        return json.loads(line) if line else None
+
+    def invoke(self, event: Any, context: dict[str, Any]) -> InvokeResult:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"event": event, "context": context}) + "\n")
+        self.process.stdin.flush()
+        reply = self._read_line(timeout=self.spec.timeout_seconds)
+        if reply is None:
+            self.close()
+            message = f"Task timed out after {self.spec.timeout_seconds:.2f} seconds"
+            return InvokeResult({"errorType": "Sandbox.Timedout", "errorMessage": message}, "Unhandled")
+        if reply["ok"]:
+            return InvokeResult(reply["result"])
+        error = {k: reply[k] for k in ("errorType", "errorMessage", "stackTrace")}
+        return InvokeResult(error, "Unhandled")
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.alive:
+            self.process.kill()
+        self.process.wait()
+
+
+@dataclass
+class _Pool:
+    spec: FunctionSpec
+    idle: list[_Worker] = field(default_factory=list)
+    size: int = 0
+    condition: threading.Condition = field(default_factory=threading.Condition)
+
+
+class LambdaService:
+    """Invokes the template's functions in worker processes."""
+
+    def __init__(self, base_env: dict[str, str], log_dir: Path | None = None, max_concurrency: int = 4):
+        self._base_env = base_env
+        self._log_dir = log_dir
+        self._max_concurrency = max_concurrency
+        self._pools: dict[str, _Pool] = {}
+        self._lock = threading.Lock()
+        self.invocations: Counter[str] = Counter()
+        self.cold_starts: Counter[str] = Counter()
+        if log_dir:
+            log_dir.mkdir(parents=True, exist_ok=True)
+
+    def register(self, spec: FunctionSpec) -> None:
+        with self._lock:
+            self._pools[spec.name] = _Pool(spec)
+
+    def functions(self) -> list[FunctionSpec]:
+        return [pool.spec for pool in self._pools.values()]
+
+    def resolve(self, name_or_arn: str) -> FunctionSpec | None:
+        name = name_or_arn
+        if name.startswith("arn:"):
+            name = name.split(":function:", 1)[-1]
+        name = name.split(":", 1)[0]  # drop a qualifier ($LATEST, alias)
+        pool = self._pools.get(name)
+        return pool.spec if pool else None
+
+    def invoke(self, name_or_arn: str, event: Any) -> InvokeResult:
+        spec = self.resolve(name_or_arn)
+        if spec is None:
+            raise FunctionNotFound(name_or_arn)
+        pool = self._pools[spec.name]
+        worker = self._acquire(pool)
+        self.invocations[spec.name] += 1
+        request_id = str(uuid.uuid4())
+        context = {
+            "function_name": spec.name,
+            "function_version": "$LATEST",
+            "invoked_function_arn": spec.arn,
+            "memory_limit_in_mb": spec.memory_mb,
+            "aws_request_id": request_id,
+            "log_group_name": f"/aws/lambda/{spec.name}",
+            "log_stream_name": f"local/{request_id}",
+            "deadline_ms": int((time.time() + spec.timeout_seconds) * 1000),
+        }
+        try:
+            return worker.invoke(event, context)
+        finally:
+            self._release(pool, worker)
+
+    def invoke_async(self, name_or_arn: str, event: Any, retries: int = 2, on_failure: Any = None) -> None:
+        """Invocation type Event: run in the background; a function error is retried (Lambda's default is
+        2 retries), then handed to `on_failure`, like an asynchronous invocation's on-failure destination."""
+
+        def run() -> None:
+            for attempt in range(retries + 1):
+                result = self.invoke(name_or_arn, event)
+                if result.ok:
+                    return
+                LOG.warning("async invoke of %s failed (attempt %d): %s", name_or_arn, attempt + 1, result.payload)
+            if on_failure:
+                on_failure(event, result)
+
+        threading.Thread(target=run, name=f"invoke-{name_or_arn}", daemon=True).start()
+
+    def _acquire(self, pool: _Pool) -> _Worker:
+        with pool.condition:
+            while True:
+                while pool.idle:
+                    worker = pool.idle.pop()
+                    if worker.alive:
+                        return worker
+                    pool.size -= 1
+                if pool.size < self._max_concurrency:
+                    pool.size += 1
+                    break
+                pool.condition.wait()
+        try:
+            log_file = open(self._log_dir / f"{pool.spec.name}.log", "a") if self._log_dir else subprocess.DEVNULL  # noqa: SIM115
+            self.cold_starts[pool.spec.name] += 1
+            return _Worker(pool.spec, self._base_env, log_file)
+        except Exception:
+            with pool.condition:
+                pool.size -= 1
+                pool.condition.notify()
+            raise
+
+    def _release(self, pool: _Pool, worker: _Worker) -> None:
+        with pool.condition:
+            if worker.alive:
+                pool.idle.append(worker)
+            else:
+                pool.size -= 1
+            pool.condition.notify()
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            with pool.condition:
+                for worker in pool.idle:
+                    worker.close()
+                pool.idle.clear()
+
+
+def worker_base_env(endpoint_url: str) -> dict[str, str]:
+    """What every local function environment shares: the endpoint, a region, credentials, the venv."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "TZ", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env

@@ -1,0 +1,363 @@
+"""Every change the local runtime makes to moto, in this one file.
+
+moto (pinned exactly in requirements-dev.lock) provides the AWS APIs and the Step Functions interpreter;
+what it lacks offline is measured in shared/notes/moto-offline-findings.md. Each patch below fills one of
+those gaps, is applied by `install()`, and has a check in `verify()` that tells whether it still takes
+effect: a moto upgrade that moves an internal makes tests/test_moto_patches.py fail, not the demo.
+
+The patches reach the runtime through `HOOKS` (set by LocalRuntime), never the other way around.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tenantry_local import cognito_triggers as _triggers
+
+from tenantry_local.hooks import HOOKS
+
+LOG = logging.getLogger("tenantry_local.moto")
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1. Step Functions: aws-sdk:cognitoidentityprovider:* tasks (moto knows no such boto service name).
+def _patch_sfn_cognito_sdk() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service,
+        state_task_service_aws_sdk,
+    )
+
+    state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["cognitoidentityprovider"] = "cognito-idp"  # type: ignore[index]
+    state_task_service_aws_sdk._SERVICE_ERROR_NAMES["cognitoidentityprovider"] = "CognitoIdentityProvider"
+
+
+def _check_sfn_cognito_sdk() -> bool:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service,
+        state_task_service_aws_sdk,
+    )
+
+    overrides = state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
+    return (overrides.get("cognitoidentityprovider") == "cognito-idp"
+            and state_task_service_aws_sdk._SERVICE_ERROR_NAMES.get("cognitoidentityprovider") == "CognitoIdentityProvider")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. Step Functions: Wait states and Retry intervals on a time scale (the deployed definitions keep real
+#    intervals; offline, a 1 s retry interval with time_scale 0.01 waits 10 ms).
+class _ScaledTime:
+    def __init__(self, real: Any):
+        self._real = real
+
+    def sleep(self, seconds: float) -> None:
+        self._real.sleep(max(0.0, seconds * HOOKS.time_scale))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _patch_sfn_time_scale() -> None:
+    import time
+
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+
+    retrier_decl.time = _ScaledTime(time)  # type: ignore[assignment]
+
+    def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        if wait_seconds > 0:
+            env.program_state_event.wait(wait_seconds * HOOKS.time_scale)
+
+    wait_function.WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
+    wait_function.WaitFunction._tenantry_scaled = True  # type: ignore[attr-defined]
+
+
+def _check_sfn_time_scale() -> bool:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+
+    return isinstance(retrier_decl.time, _ScaledTime) and getattr(wait_function.WaitFunction, "_tenantry_scaled", False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. Lambda Invoke runs the template's handler (moto wants Docker). Used by state machine lambda:invoke
+#    tasks, the AWS CLI and every other client.
+def _patch_lambda_invoke() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction.invoke
+
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+        lambdas = HOOKS.lambdas
+        if lambdas is None or lambdas.resolve(self.function_name) is None:
+            return original(self, body, request_headers, response_headers)
+        if HOOKS.faults:
+            HOOKS.faults.raise_if_due("lambda", "Invoke", self.function_name)
+        event = json.loads(body) if body else {}
+        if request_headers.get("X-Amz-Invocation-Type") == "Event":
+            lambdas.invoke_async(self.function_name, event)
+            return b""
+        result = lambdas.invoke(self.function_name, event)
+        if not result.ok:
+            response_headers["x-amz-function-error"] = result.function_error
+        return json.dumps(result.payload).encode()
+
+    invoke._tenantry = True  # type: ignore[attr-defined]
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+
+
+def _check_lambda_invoke() -> bool:
+    from moto.awslambda.models import LambdaFunction
+
+    return getattr(LambdaFunction.invoke, "_tenantry", False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. EventBridge rule targets that are functions or state machines (moto raises NotImplementedError).
+#    Delivery is asynchronous, as on AWS; Input, InputPath and InputTransformer shape the payload.
+def _target_payload(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    from moto.events.utils import EventTemplateParser
+
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        from jsonpath_ng.ext import parse
+
+        matches = parse(target["InputPath"]).find(event)
+        return matches[0].value if matches else None
+    if "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        return EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,
+        )
+    return {k: v for k, v in event.items() if k != "ingestion-time"}
+
+
+def _deliver(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
+    import uuid
+
+    import boto3
+
+    arn: str = target["Arn"]
+    try:
+        payload = _target_payload(target, event)
+        if ":lambda:" in arn:
+            if HOOKS.lambdas.resolve(arn) is None:
+                raise LookupError(f"function {arn} does not exist")
+            HOOKS.lambdas.invoke_async(arn, payload)
+        else:
+            sfn = boto3.client("stepfunctions", endpoint_url=HOOKS.endpoint_url, region_name=rule.region_name,
+                               aws_access_key_id="local", aws_secret_access_key="local")
+            sfn.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload))
+    except Exception as error:  # noqa: BLE001 - undeliverable events go to the target's dead-letter queue
+        LOG.warning("rule %s could not deliver to %s: %s", rule.name, arn, error)
+        dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
+        if dead_letter:
+            _send_to_queue(rule, dead_letter, event, str(error))
+
+
+def _send_to_queue(rule: Any, queue_arn: str, event: dict[str, Any], error: str) -> None:
+    from moto.sqs.models import sqs_backends
+
+    account, region, name = queue_arn.split(":")[4], queue_arn.split(":")[3], queue_arn.split(":")[5]
+    sqs_backends[account][region].send_message(
+        queue_name=name,
+        message_body=json.dumps({k: v for k, v in event.items() if k != "ingestion-time"}),
+        message_attributes={
+            "RULE_ARN": {"DataType": "String", "StringValue": rule.arn},
+            "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]},
+        },
+    )
+
+
+def _patch_events_targets() -> None:
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        if not self.event_pattern.matches_event(original_event):
+            return
+        ours = [t for t in self.targets if ":lambda:" in t["Arn"] or ":states:" in t["Arn"]]
+        others = [t for t in self.targets if t not in ours]
+        if others:
+            rest = copy.copy(self)
+            rest.targets = others
+            original(rest, original_event, transform_input)
+        for target in ours:
+            threading.Thread(target=_deliver, args=(self, target, dict(original_event)), daemon=True).start()
+
+    send_to_targets._tenantry = True  # type: ignore[attr-defined]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def _check_events_targets() -> bool:
+    from moto.events.models import Rule
+
+    return getattr(Rule.send_to_targets, "_tenantry", False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 5. Cognito: Lambda triggers of every pool (moto stores LambdaConfig but never calls it), tokens that
+#    carry the claims pre token generation adds, AllowAdminCreateUserOnly and app-client WriteAttributes.
+
+
+def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation, kept together
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool
+
+    admin_create_user = CognitoIdpBackend.admin_create_user
+    sign_up = CognitoIdpBackend.sign_up
+    confirm_sign_up = CognitoIdpBackend.confirm_sign_up
+    admin_confirm_sign_up = CognitoIdpBackend.admin_confirm_sign_up
+    confirm_forgot_password = CognitoIdpBackend.confirm_forgot_password
+    update_user_attributes = CognitoIdpBackend.update_user_attributes
+    create_refresh_token = CognitoIdpUserPool.create_refresh_token
+    create_jwt = CognitoIdpUserPool.create_jwt
+
+    def admin_create_user_(self: Any, user_pool_id: str, username: str, message_action: str,
+                           temporary_password: str, attributes: list[dict[str, str]]) -> Any:
+        pool = self.describe_user_pool(user_pool_id)
+        if message_action != "RESEND":
+            _triggers.pre_sign_up(pool, username, attributes, "PreSignUp_AdminCreateUser", client_id=None)
+        return admin_create_user(self, user_pool_id, username, message_action, temporary_password, attributes)
+
+    def sign_up_(self: Any, client_id: str, username: str, password: str, attributes: list[dict[str, str]]) -> Any:
+        pool = _triggers.pool_of_client(self, client_id)
+        if pool is not None:
+            if pool.extended_config.get("AdminCreateUserConfig", {}).get("AllowAdminCreateUserOnly"):
+                raise NotAuthorizedError("SignUp is not permitted for this user pool")
+            _triggers.pre_sign_up(pool, username, attributes, "PreSignUp_SignUp", client_id=client_id)
+        return sign_up(self, client_id, username, password, attributes)
+
+    def confirm_sign_up_(self: Any, client_id: str, username: str) -> Any:
+        result = confirm_sign_up(self, client_id, username)
+        pool = _triggers.pool_of_client(self, client_id)
+        if pool is not None:
+            _triggers.post_confirmation(pool, username, "PostConfirmation_ConfirmSignUp", client_id)
+        return result
+
+    def admin_confirm_sign_up_(self: Any, user_pool_id: str, username: str) -> Any:
+        result = admin_confirm_sign_up(self, user_pool_id, username)
+        _triggers.post_confirmation(self.describe_user_pool(user_pool_id), username,
+                                    "PostConfirmation_ConfirmSignUp", None)
+        return result
+
+    def confirm_forgot_password_(self: Any, client_id: str, username: str, password: str,
+                                 confirmation_code: str) -> Any:
+        result = confirm_forgot_password(self, client_id, username, password, confirmation_code)
+        pool = _triggers.pool_of_client(self, client_id)
+        if pool is not None:
+            _triggers.post_confirmation(pool, username, "PostConfirmation_ConfirmForgotPassword", client_id)
+        return result
+
+    def update_user_attributes_(self: Any, access_token: str, attributes: list[dict[str, str]]) -> Any:
+        for pool in self.user_pools.values():
+            if access_token in pool.access_tokens:
+                client_id, _ = pool.access_tokens[access_token]
+                writable = pool.clients[client_id].extended_config.get("WriteAttributes")
+                refused = [a["Name"] for a in attributes if writable is not None and a["Name"] not in writable]
+                if refused:
+                    raise NotAuthorizedError(
+                        f"A client attempted to write unauthorized attribute {', '.join(refused)}")
+        return update_user_attributes(self, access_token, attributes)
+
+    def create_refresh_token_(self: Any, client_id: str, username: str) -> Any:
+        # Called exactly when a sign-in has succeeded and tokens are about to be issued: the moment
+        # Cognito runs post authentication. A raising trigger fails the sign-in, as on AWS.
+        _triggers.post_authentication(self, username, client_id)
+        refresh_token, origin_jti = create_refresh_token(self, client_id, username)
+        _triggers.mark_fresh_sign_in(origin_jti)
+        return refresh_token, origin_jti
+
+    def create_jwt_(self: Any, client_id: str, username: str, token_use: str, expires_in: int = 3600,
+                    extra_data: dict[str, Any] | None = None) -> Any:
+        extra = dict(extra_data or {})
+        _triggers.apply_token_customisation(self, client_id, username, token_use, extra)
+        return create_jwt(self, client_id, username, token_use, expires_in, extra)
+
+    for cls, name, wrapper in (
+        (CognitoIdpBackend, "admin_create_user", admin_create_user_),
+        (CognitoIdpBackend, "sign_up", sign_up_),
+        (CognitoIdpBackend, "confirm_sign_up", confirm_sign_up_),
+        (CognitoIdpBackend, "admin_confirm_sign_up", admin_confirm_sign_up_),
+        (CognitoIdpBackend, "confirm_forgot_password", confirm_forgot_password_),
+        (CognitoIdpBackend, "update_user_attributes", update_user_attributes_),
+        (CognitoIdpUserPool, "create_refresh_token", create_refresh_token_),
+        (CognitoIdpUserPool, "create_jwt", create_jwt_),
+    ):
+        wrapper._tenantry = True  # type: ignore[attr-defined]
+        setattr(cls, name, wrapper)
+
+
+def _check_cognito() -> bool:
+    from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool
+
+    names = ["admin_create_user", "sign_up", "confirm_sign_up", "admin_confirm_sign_up", "confirm_forgot_password",
+             "update_user_attributes"]
+    return all(getattr(getattr(CognitoIdpBackend, n), "_tenantry", False) for n in names) and all(
+        getattr(getattr(CognitoIdpUserPool, n), "_tenantry", False) for n in ("create_refresh_token", "create_jwt")
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# 6. Fault injection: make the next N calls of an operation fail with a given AWS error, so tests can
+#    drive a workflow into its Retry and Catch paths through the real API (like AWS FIS, locally).
+def _patch_fault_injection() -> None:
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        faults = HOOKS.faults
+        if faults is not None and faults.armed:
+            fault = faults.take(self.boto3_service_name, self._get_action(), self.body if isinstance(self.body, str) else "")
+            if fault is not None:
+                return fault.response()
+        return original(self)
+
+    call_action._tenantry = True  # type: ignore[attr-defined]
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+
+
+def _check_fault_injection() -> bool:
+    from moto.core.responses import BaseResponse
+
+    return getattr(BaseResponse.call_action, "_tenantry", False)
+
+
+PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
+    "sfn_cognito_sdk_integration": (_patch_sfn_cognito_sdk, _check_sfn_cognito_sdk),
+    "sfn_time_scale": (_patch_sfn_time_scale, _check_sfn_time_scale),
+    "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
+    "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
+    "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
+    "fault_injection": (_patch_fault_injection, _check_fault_injection),
+}
+
+
+def install() -> None:
+    """Apply every patch once per process."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        for apply, _ in PATCHES.values():
+            apply()
+        _installed = True
+
+
+def verify() -> dict[str, bool]:
+    """For each patch, whether it is in effect."""
+    return {name: check() for name, (_, check) in PATCHES.items()}

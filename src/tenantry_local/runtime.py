@@ -1,0 +1,174 @@
+"""The local runtime: the whole application from template.yaml, on moto, on one port, with no Docker
+and no AWS account.
+
+    runtime = LocalRuntime(project_dir).start()     # moto server + patches + every template resource
+    runtime.client("events").put_events(...)         # any boto3 client, or the AWS CLI, on runtime.endpoint
+    runtime.stop()
+
+moto keeps its state per process, so a process holds at most one running LocalRuntime.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tenantry_local.template import REGION, Resolver, load_template, parameter_values
+
+LOG = logging.getLogger("tenantry_local")
+DEFAULT_TIME_SCALE = 0.01
+
+
+class LocalRuntime:
+    def __init__(
+        self,
+        project_dir: Path,
+        port: int = 4566,
+        host: str = "127.0.0.1",
+        stack_name: str = "tenantry",
+        time_scale: float = DEFAULT_TIME_SCALE,
+        parameters: dict[str, str] | None = None,
+        log_dir: Path | None = None,
+    ):
+        self.project_dir = Path(project_dir).resolve()
+        self.host = host
+        self.port = port
+        self.stack_name = stack_name
+        self.time_scale = time_scale
+        self.parameters = parameters or {}
+        self.log_dir = log_dir or self.project_dir / ".local" / "logs"
+        self.endpoint = f"http://{host}:{port}"
+        self.provisioned: Any = None
+        self.lambdas: Any = None
+        self.faults: Any = None
+        self.streams: Any = None
+        self._server: Any = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self.started_in: float | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> LocalRuntime:
+        began = time.perf_counter()
+        self._prepare_process_environment()
+        from moto.core.config import default_user_config
+
+        from tenantry_local import moto_patches
+        from tenantry_local.faults import FaultInjector
+        from tenantry_local.hooks import HOOKS
+        from tenantry_local.lambdas import LambdaService, worker_base_env
+
+        # Before any state machine exists: moto keeps executing and non-executing machines apart. Lambda
+        # stays on moto's full backend (use_docker False would select an echoing stub); the patched
+        # LambdaFunction.invoke runs handlers in workers, so Docker is never started.
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        moto_patches.install()
+        self.lambdas = LambdaService(worker_base_env(self.endpoint), log_dir=self.log_dir)
+        self.faults = FaultInjector()
+        HOOKS.lambdas, HOOKS.faults, HOOKS.endpoint_url, HOOKS.time_scale = self.lambdas, self.faults, self.endpoint, self.time_scale
+        self._start_server()
+        self._provision()
+        self.started_in = time.perf_counter() - began
+        return self
+
+    def stop(self) -> None:
+        if self.streams:
+            self.streams.stop()
+        if self.lambdas:
+            self.lambdas.close()
+        if self._server:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _prepare_process_environment(self) -> None:
+        # moto's Step Functions interpreter calls the server on localhost:$MOTO_PORT; clients made in
+        # this process (provisioning, the demo) need a region and some credentials.
+        os.environ["MOTO_PORT"] = str(self.port)
+        for key, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}.items():
+            os.environ.setdefault(key, value)
+
+    def _start_server(self) -> None:
+        from tenantry_local.server import TenantryMotoServer
+
+        self._server = TenantryMotoServer(self, self.host, self.port)
+        self._server.start()
+
+    def _provision(self) -> None:
+        from tenantry_local.provisioner import Provisioner
+        from tenantry_local.streams import StreamPoller
+
+        template = load_template(self.project_dir / "template.yaml")
+        resolver = Resolver(self.stack_name, parameter_values(template, self.parameters))
+        self.provisioned = Provisioner(self.project_dir, self.stack_name, resolver, self.client, self.lambdas).provision(template)
+        self.streams = StreamPoller(self.lambdas, self.client("dynamodbstreams"), self.client("sqs"), self.time_scale)
+        for mapping in self.provisioned.stream_mappings:
+            self.streams.add(mapping)
+        self.streams.start()
+
+    # ------------------------------------------------------------------ use
+    def client(self, service: str) -> Any:
+        """A boto3 client for the local endpoint (cached; boto3 clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                import boto3
+                from botocore.config import Config
+
+                self._clients[service] = boto3.client(
+                    service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="local",
+                    aws_secret_access_key="local", config=Config(retries={"max_attempts": 2}, max_pool_connections=32),
+                )
+            return self._clients[service]
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return dict(self.provisioned.outputs) if self.provisioned else {}
+
+    def describe(self) -> dict[str, Any]:
+        """What /_tenantry/health reports: readiness, the stack's outputs, resources by type."""
+        counts: dict[str, int] = {}
+        for kind in (self.provisioned.types.values() if self.provisioned else []):
+            counts[kind] = counts.get(kind, 0) + 1
+        return {
+            "ready": self.provisioned is not None,
+            "endpoint": self.endpoint,
+            "region": REGION,
+            "stackName": self.stack_name,
+            "timeScale": self.time_scale,
+            "startedInSeconds": self.started_in,
+            "outputs": self.outputs,
+            "resources": counts,
+        }
+
+    def settled(self) -> bool:
+        """No stream record waits for delivery (events of committed changes have been published)."""
+        return self.streams.idle() if self.streams else True
+
+    def wait_settled(self, timeout: float = 20.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.settled():
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def ready_line(runtime: LocalRuntime) -> str:
+    info = runtime.describe()
+    total = sum(info["resources"].values())
+    return (f"Tenantry local runtime ready on {runtime.endpoint} (region {REGION}, {total} resources from template.yaml, "
+            f"time scale {runtime.time_scale}) in {runtime.started_in:.2f}s")
+
+
+def health_json(runtime: LocalRuntime) -> str:
+    return json.dumps(runtime.describe(), default=str)

@@ -1,0 +1,64 @@
+"""moto's threaded server, plus the runtime's own routes under /_tenantry/ (readiness, stack outputs,
+fault injection, settledness), on the same port as the AWS APIs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+class QuietRequestHandler(MotoRequestHandler):
+    """No access log line per API call: the runtime's output stays readable."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class _TenantryRoutes:
+    def __init__(self, app: Any, runtime: Any):
+        self._app = app
+        self._runtime = runtime
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("PATH_INFO", "").startswith("/_tenantry/"):
+            return self._app(environ, start_response)
+        request = Request(environ)
+        response = self._route(request)
+        return response(environ, start_response)
+
+    def _route(self, request: Request) -> Response:
+        runtime, path = self._runtime, request.path
+        if path == "/_tenantry/health":
+            return _json(runtime.describe())
+        if path == "/_tenantry/settled":
+            return _json({"settled": runtime.settled()})
+        if path == "/_tenantry/faults":
+            if request.method == "POST":
+                fault = runtime.faults.arm(json.loads(request.get_data(as_text=True) or "{}"))
+                return _json({"armed": fault.__dict__}, status=201)
+            if request.method == "DELETE":
+                runtime.faults.clear()
+                return _json({"cleared": True})
+            return _json({"pending": runtime.faults.pending()})
+        return _json({"error": f"no route {path}"}, status=404)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
+
+
+class TenantryMotoServer(ThreadedMotoServer):
+    def __init__(self, runtime: Any, host: str, port: int):
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self._runtime = runtime
+
+    def _server_entry(self) -> None:
+        app = _TenantryRoutes(DomainDispatcherApplication(create_backend_app), self._runtime)
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=QuietRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
