@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,7 +28,9 @@ class Fault:
 
     def response(self) -> tuple[int, dict[str, str], str]:
         body = json.dumps({"__type": self.error, "message": self.message, "Message": self.message})
-        return self.status, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": self.error}, body
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": self.error,
+                   "x-amzn-RequestId": str(uuid.uuid4())}
+        return self.status, headers, body
 
 
 class InjectedFault(Exception):

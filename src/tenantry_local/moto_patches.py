@@ -322,7 +322,8 @@ def _patch_fault_injection() -> None:
     def call_action(self: Any) -> Any:
         faults = HOOKS.faults
         if faults is not None and faults.armed:
-            fault = faults.take(self.boto3_service_name, self._get_action(), self.body if isinstance(self.body, str) else "")
+            body = self.body.decode(errors="replace") if isinstance(self.body, bytes) else str(self.body or "")
+            fault = faults.take(self.boto3_service_name, self._get_action(), body)
             if fault is not None:
                 return fault.response()
         return original(self)
@@ -337,6 +338,36 @@ def _check_fault_injection() -> bool:
     return getattr(BaseResponse.call_action, "_tenantry", False)
 
 
+# ---------------------------------------------------------------------------------------------------
+# 7. DynamoDB writes are atomic, as on AWS. moto checks a condition and then writes without a lock, so two
+#    concurrent conditional writes can both succeed, and its stream gives two concurrent records the same
+#    sequence number (one of them is then skipped by readers). One lock around every write op fixes both.
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item",
+                    "execute_statement", "execute_transaction", "batch_execute_statement")
+_dynamodb_write_lock = threading.RLock()
+
+
+def _patch_dynamodb_atomic_writes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        def write(*args: Any, **kwargs: Any) -> Any:
+            with _dynamodb_write_lock:
+                return method(*args, **kwargs)
+
+        write._tenantry = True  # type: ignore[attr-defined]
+        return write
+
+    for name in _DYNAMODB_WRITES:
+        setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
+
+
+def _check_dynamodb_atomic_writes() -> bool:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    return all(getattr(getattr(DynamoDBBackend, n), "_tenantry", False) for n in _DYNAMODB_WRITES)
+
+
 PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "sfn_cognito_sdk_integration": (_patch_sfn_cognito_sdk, _check_sfn_cognito_sdk),
     "sfn_time_scale": (_patch_sfn_time_scale, _check_sfn_time_scale),
@@ -344,6 +375,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
     "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
     "fault_injection": (_patch_fault_injection, _check_fault_injection),
+    "dynamodb_atomic_writes": (_patch_dynamodb_atomic_writes, _check_dynamodb_atomic_writes),
 }
 
 

@@ -1,0 +1,180 @@
+"""Shared fixtures: one local runtime per test session (moto's state is per process), built from the real
+template, plus a watcher of Tenantry's outbound events made the way any client would (a rule on
+`source: tenantry` with an SQS target)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OutboundEvents:
+    """Every event Tenantry published on its bus while the session ran."""
+
+    def __init__(self, runtime: Any):
+        self._runtime = runtime
+        self._sqs = runtime.client("sqs")
+        events = runtime.client("events")
+        self.queue_url = self._sqs.create_queue(QueueName="test-outbound-watch")["QueueUrl"]
+        queue_arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        bus = runtime.outputs["EventBusName"]
+        events.put_rule(Name="test-outbound-watch", EventBusName=bus, EventPattern=json.dumps({"source": ["tenantry"]}))
+        events.put_targets(Rule="test-outbound-watch", EventBusName=bus, Targets=[{"Id": "watch", "Arn": queue_arn}])
+        self.seen: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                with self._lock:
+                    self.seen.append(json.loads(message["Body"]))
+                self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return self.seen
+
+    def matching(self, detail_type: str | None = None, **fields: Any) -> list[dict[str, Any]]:
+        self._runtime.wait_settled()
+        self.drain()
+        return [
+            e for e in self.seen
+            if (detail_type is None or e["detail-type"] == detail_type)
+            and all(e["detail"].get(k) == v for k, v in fields.items())
+        ]
+
+    def wait_for(self, detail_type: str, timeout: float = 15.0, **fields: Any) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.matching(detail_type, **fields)
+            if found:
+                return found
+            time.sleep(0.05)
+        return []
+
+
+@pytest.fixture(scope="session")
+def runtime():
+    from tenantry_local.runtime import LocalRuntime
+
+    rt = LocalRuntime(ROOT, port=free_port(), log_dir=ROOT / ".local" / "test-logs").start()
+    yield rt
+    rt.stop()
+
+
+@pytest.fixture(scope="session")
+def outbound(runtime):
+    return OutboundEvents(runtime)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_faults(request):
+    yield
+    if "runtime" in request.fixturenames:
+        request.getfixturevalue("runtime").faults.clear()
+
+
+class Tenantry:
+    """What an upstream system and an operator do, in test-sized helpers."""
+
+    def __init__(self, runtime: Any, outbound: OutboundEvents):
+        self.rt = runtime
+        self.outbound = outbound
+        self.events = runtime.client("events")
+        self.sfn = runtime.client("stepfunctions")
+        self.ddb = runtime.client("dynamodb")
+        self.cognito = runtime.client("cognito-idp")
+        self.outputs = runtime.outputs
+
+    @staticmethod
+    def request_id(prefix: str = "req") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+    def post(self, detail_type: str, detail: Any, source: str = "test.crm") -> None:
+        response = self.events.put_events(Entries=[{
+            "Source": source, "DetailType": detail_type, "EventBusName": self.outputs["EventBusName"],
+            "Detail": json.dumps(detail),
+        }])
+        assert response["FailedEntryCount"] == 0
+
+    def wait_execution(self, machine_output: str, name: str, timeout: float = 40.0) -> dict[str, Any]:
+        arn = self.outputs[machine_output].replace(":stateMachine:", ":execution:") + f":{name}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                described = self.sfn.describe_execution(executionArn=arn)
+            except self.sfn.exceptions.ExecutionDoesNotExist:
+                described = None
+            if described and described["status"] != "RUNNING":
+                return described
+            time.sleep(0.05)
+        raise AssertionError(f"execution {name} did not finish within {timeout}s")
+
+    def states(self, execution_arn: str) -> list[str]:
+        history = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
+        return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        return self.sfn.get_execution_history(executionArn=execution_arn)["events"]
+
+    def item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        from tenantry.adapters.dynamodb import from_item
+
+        item = self.ddb.get_item(TableName=self.outputs["TableName"], Key={"PK": {"S": pk}, "SK": {"S": sk}},
+                                 ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def tenants_for_request(self, request_id: str) -> list[dict[str, Any]]:
+        from tenantry.adapters.dynamodb import from_item
+
+        items = self.ddb.scan(TableName=self.outputs["TableName"], FilterExpression="requestId = :r AND entity = :t",
+                              ExpressionAttributeValues={":r": {"S": request_id}, ":t": {"S": "Tenant"}})["Items"]
+        return [from_item(i) for i in items]
+
+    def pools_named(self, name: str) -> list[dict[str, Any]]:
+        pools = self.cognito.list_user_pools(MaxResults=60)["UserPools"]
+        return [p for p in pools if p["Name"] == name]
+
+    def shared_users_of(self, tenant_id: str) -> list[dict[str, Any]]:
+        users = self.cognito.list_users(UserPoolId=self.outputs["SharedUserPoolId"])["Users"]
+        return [u for u in users if u["Username"].startswith(f"{tenant_id}/")]
+
+    def profiles_of(self, tenant_id: str) -> list[dict[str, Any]]:
+        return self.ddb.query(TableName=self.outputs["TableName"], IndexName="ByTenant",
+                              KeyConditionExpression="GSI1PK = :t",
+                              ExpressionAttributeValues={":t": {"S": f"TENANT#{tenant_id}"}})["Items"]
+
+    def arm_fault(self, **spec: Any) -> None:
+        self.rt.faults.arm(spec)
+
+
+@pytest.fixture(scope="session")
+def tenantry(runtime, outbound):
+    return Tenantry(runtime, outbound)
+
+
+def onboarding_request(request_id: str, isolation: str = "shared", **overrides: Any) -> dict[str, Any]:
+    detail = {
+        "requestId": request_id,
+        "tenantName": f"Tenant {request_id}",
+        "isolation": isolation,
+        "admin": {"email": f"admin.{request_id}@example.com", "name": "Ada Admin"},
+        "plan": "pro",
+    }
+    detail.update(overrides)
+    return detail
