@@ -1,0 +1,196 @@
+"""Each patch the local runtime applies to moto (tenantry_local/moto_patches.py) still takes effect."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from conftest import ROOT
+
+from tenantry_local import moto_patches
+from tenantry_local.lambdas import FunctionSpec
+
+ROLE = "arn:aws:iam::123456789012:role/tenantry-local"
+
+
+def test_every_patch_is_in_effect(runtime):
+    assert moto_patches.verify() == {name: True for name in moto_patches.PATCHES}
+
+
+def run_machine(runtime, definition, payload=None, timeout=20.0):
+    sfn = runtime.client("stepfunctions")
+    arn = sfn.create_state_machine(name=f"test-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition),
+                                   roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="run", input=json.dumps(payload or {}))["executionArn"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise AssertionError("execution did not finish")
+
+
+def test_cognito_sdk_tasks_run_and_their_errors_are_named_like_aws(runtime):
+    described = run_machine(runtime, {"StartAt": "Describe", "States": {"Describe": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:cognitoidentityprovider:describeUserPool",
+        "Parameters": {"UserPoolId": "us-east-1_missing"},
+        "Catch": [{"ErrorEquals": ["CognitoIdentityProvider.ResourceNotFoundException"], "Next": "Caught"}], "End": True},
+        "Caught": {"Type": "Succeed"}}})
+    assert described["status"] == "SUCCEEDED"
+    pool_id = runtime.outputs["SharedUserPoolId"]
+    described = run_machine(runtime, {"StartAt": "Describe", "States": {"Describe": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:cognitoidentityprovider:describeUserPool",
+        "Parameters": {"UserPoolId": pool_id}, "OutputPath": "$.UserPool.Id", "End": True}}})
+    assert pool_id in described["output"]
+
+
+def test_wait_states_and_retries_run_on_the_time_scale(runtime):
+    assert runtime.time_scale <= 0.01
+    began = time.monotonic()
+    described = run_machine(runtime, {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 120, "End": True}}})
+    assert described["status"] == "SUCCEEDED"
+    assert time.monotonic() - began < 10
+
+
+def test_lambda_invoke_runs_the_template_handler(runtime):
+    client = runtime.client("lambda")
+    response = client.invoke(FunctionName="tenantry-ValidateRequestFunction", Payload=json.dumps({
+        "detailType": "TenantOffboardingRequested", "detail": {"requestId": "r"}, "executionName": "x"}))
+    body = json.loads(response["Payload"].read())
+    assert body["valid"] is False and body["failure"]["field"] == "tenantId"
+    broken = client.invoke(FunctionName="tenantry-ValidateRequestFunction", Payload=json.dumps({"detailType": "Nope"}))
+    assert broken["FunctionError"] == "Unhandled"
+    assert json.loads(broken["Payload"].read())["errorType"] == "KeyError"
+
+
+def test_rule_targets_that_are_state_machines_get_input_inputpath_and_transformer(runtime):
+    sfn, events = runtime.client("stepfunctions"), runtime.client("events")
+    bus = runtime.outputs["EventBusName"]
+    arn = sfn.create_state_machine(name=f"echo-{uuid.uuid4().hex[:8]}", roleArn=ROLE,
+                                   definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    marker = uuid.uuid4().hex
+    events.put_rule(Name=f"echo-{marker[:8]}", EventBusName=bus,
+                    EventPattern=json.dumps({"source": ["test.targets"], "detail": {"marker": [marker]}}))
+    events.put_targets(Rule=f"echo-{marker[:8]}", EventBusName=bus, Targets=[
+        {"Id": "const", "Arn": arn, "Input": json.dumps({"constant": True})},
+        {"Id": "path", "Arn": arn, "InputPath": "$.detail"},
+        {"Id": "transform", "Arn": arn, "InputTransformer": {"InputPathsMap": {"m": "$.detail.marker"},
+                                                              "InputTemplate": '{"seen": "<m>"}'}},
+    ])
+    events.put_events(Entries=[{"Source": "test.targets", "DetailType": "Echo", "EventBusName": bus,
+                                "Detail": json.dumps({"marker": marker})}])
+    deadline, inputs = time.monotonic() + 10, []
+    while time.monotonic() < deadline and len(inputs) < 3:
+        inputs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
+                  for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
+        time.sleep(0.05)
+    assert sorted(map(json.dumps, inputs)) == sorted(map(json.dumps, [{"constant": True}, {"marker": marker}, {"seen": marker}]))
+
+
+def test_rule_targets_that_are_functions_are_invoked(runtime):
+    events = runtime.client("events")
+    bus = runtime.outputs["EventBusName"]
+    name = "tenantry-pre-token-generation"
+    before = runtime.lambdas.invocations[name]
+    events.put_rule(Name="to-function", EventBusName=bus, EventPattern=json.dumps({"source": ["test.function-target"]}))
+    events.put_targets(Rule="to-function", EventBusName=bus, Targets=[{"Id": "fn", "Arn": runtime.lambdas.resolve(name).arn,
+                                                                      "Input": json.dumps({"request": {}})}])
+    events.put_events(Entries=[{"Source": "test.function-target", "DetailType": "Ping", "EventBusName": bus, "Detail": "{}"}])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and runtime.lambdas.invocations[name] == before:
+        time.sleep(0.05)
+    assert runtime.lambdas.invocations[name] == before + 1
+
+
+@pytest.fixture(scope="module")
+def refusing_pool(runtime):
+    """A pool whose post authentication trigger raises, and a user who can sign in to it."""
+    runtime.lambdas.register(FunctionSpec(name="test-refusing-trigger", code_dir=ROOT / "tests/fixtures/functions/raising_trigger",
+                                          handler="app.handler", environment={}))
+    cognito = runtime.client("cognito-idp")
+    arn = runtime.lambdas.resolve("test-refusing-trigger").arn
+    pool = cognito.create_user_pool(PoolName="test-refusing", LambdaConfig={"PostAuthentication": arn})["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"],
+                                             WriteAttributes=["name"])["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="pat", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="pat", Password="Correct-Horse-9", Permanent=True)
+    return pool, client
+
+
+def test_a_raising_post_authentication_trigger_fails_the_sign_in(runtime, refusing_pool):
+    _, client = refusing_pool
+    cognito = runtime.client("cognito-idp")
+    with pytest.raises(cognito.exceptions.UserLambdaValidationException, match="PostAuthentication failed with error refused"):
+        cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": "pat", "PASSWORD": "Correct-Horse-9"})
+
+
+def test_self_sign_up_is_refused_by_an_admin_only_pool_and_by_pre_sign_up(runtime):
+    cognito = runtime.client("cognito-idp")
+    with pytest.raises(cognito.exceptions.NotAuthorizedException, match="SignUp is not permitted"):
+        cognito.sign_up(ClientId=runtime.outputs["SharedUserPoolClientId"], Username="eve", Password="Correct-Horse-9")
+    # A pool that allows sign-up but has Tenantry's pre sign-up trigger still refuses
+    arn = runtime.lambdas.resolve("tenantry-pre-sign-up").arn
+    pool = cognito.create_user_pool(PoolName="test-open", LambdaConfig={"PreSignUp": arn})["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]["ClientId"]
+    with pytest.raises(cognito.exceptions.UserLambdaValidationException, match="Self sign-up is disabled"):
+        cognito.sign_up(ClientId=client, Username="eve", Password="Correct-Horse-9")
+    assert cognito.list_users(UserPoolId=pool)["Users"] == []
+
+
+def test_tokens_carry_the_claims_pre_token_generation_adds_and_clients_cannot_write_protected_attributes(tenantry):
+    cognito, pool = tenantry.cognito, tenantry.outputs["SharedUserPoolId"]
+    tenant_id = "tnt-claims-test"
+    tenantry.ddb.put_item(TableName=tenantry.outputs["TableName"], Item={
+        "PK": {"S": f"TENANT#{tenant_id}"}, "SK": {"S": "TENANT"}, "entity": {"S": "Request"}, "status": {"S": "ACTIVE"}})
+    username = f"{tenant_id}/sam@example.com"
+    cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS", UserAttributes=[
+        {"Name": "email", "Value": "sam@example.com"}, {"Name": "custom:tenant_id", "Value": tenant_id}])
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="Member")
+    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password="Correct-Horse-9", Permanent=True)
+    tokens = cognito.initiate_auth(ClientId=tenantry.outputs["SharedUserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": username, "PASSWORD": "Correct-Horse-9"})["AuthenticationResult"]
+    for token in (tokens["IdToken"], tokens["AccessToken"]):
+        part = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        assert (claims["tenant_id"], claims["role"], claims["isolation"]) == (tenant_id, "Member", "shared")
+    with pytest.raises(cognito.exceptions.NotAuthorizedException, match="custom:tenant_id"):
+        cognito.update_user_attributes(AccessToken=tokens["AccessToken"],
+                                       UserAttributes=[{"Name": "custom:tenant_id", "Value": "tnt-someone-else"}])
+    cognito.update_user_attributes(AccessToken=tokens["AccessToken"], UserAttributes=[{"Name": "name", "Value": "Sam"}])
+
+
+def test_injected_faults_reach_api_callers_then_clear(runtime):
+    runtime.faults.arm({"service": "cognito-idp", "operation": "ListUserPools", "error": "InvalidParameterException"})
+    cognito = runtime.client("cognito-idp")
+    with pytest.raises(cognito.exceptions.InvalidParameterException):
+        cognito.list_user_pools(MaxResults=1)
+    cognito.list_user_pools(MaxResults=1)
+    assert runtime.faults.pending() == []
+
+
+def test_concurrent_conditional_writes_have_exactly_one_winner(runtime):
+    ddb, table = runtime.client("dynamodb"), runtime.outputs["TableName"]
+    key = f"RACE#{uuid.uuid4().hex}"
+    wins, barrier = [], threading.Barrier(12)
+
+    def write(n):
+        barrier.wait()
+        try:
+            ddb.put_item(TableName=table, Item={"PK": {"S": key}, "SK": {"S": "X"}, "n": {"N": str(n)}},
+                         ConditionExpression="attribute_not_exists(PK)")
+            wins.append(n)
+        except ddb.exceptions.ConditionalCheckFailedException:
+            pass
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1

@@ -1,0 +1,103 @@
+"""TenantOffboarding, executed for real on the local runtime."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from conftest import onboarding_request
+
+from tenantry import schemas
+
+ONBOARDING = "TenantOnboardingStateMachineArn"
+OFFBOARDING = "TenantOffboardingStateMachineArn"
+
+
+def onboarded_tenant(tenantry, isolation):
+    request_id = tenantry.request_id("on")
+    tenantry.post("TenantOnboardingRequested", onboarding_request(request_id, isolation))
+    assert tenantry.wait_execution(ONBOARDING, f"onboard-{request_id}")["status"] == "SUCCEEDED"
+    [tenant] = tenantry.tenants_for_request(request_id)
+    return tenant
+
+
+def offboard(tenantry, tenant_id):
+    request_id = tenantry.request_id("off")
+    tenantry.post("TenantOffboardingRequested", {"requestId": request_id, "tenantId": tenant_id})
+    return request_id, tenantry.wait_execution(OFFBOARDING, f"offboard-{request_id}")
+
+
+def sign_in_admin(tenantry, tenant):
+    pool, client = tenant["userPoolId"], tenant["appClientId"]
+    username = tenantry.cognito.list_users(UserPoolId=pool)["Users"]
+    username = next(u["Username"] for u in username if u["Username"].endswith(tenant["adminEmail"]))
+    tenantry.cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password="Correct-Horse-9", Permanent=True)
+    auth = tenantry.cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
+                                          AuthParameters={"USERNAME": username, "PASSWORD": "Correct-Horse-9"})
+    return auth["AuthenticationResult"]
+
+
+def claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+@pytest.mark.parametrize("isolation", ["shared", "dedicated"])
+def test_offboarding_disables_revokes_removes_and_keeps_the_record(tenantry, outbound, isolation):
+    # Given an onboarded tenant whose admin is signed in
+    tenant = onboarded_tenant(tenantry, isolation)
+    tokens = sign_in_admin(tenantry, tenant)
+    assert claims(tokens["IdToken"])["tenant_id"] == tenant["tenantId"]
+    assert claims(tokens["AccessToken"])["isolation"] == isolation
+    # When the tenant is offboarded
+    request_id, execution = offboard(tenantry, tenant["tenantId"])
+    # Then the workflow disabled and signed out its users, removed them, and marked the tenant
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    states = tenantry.states(execution["executionArn"])
+    assert {"DisableUser", "RevokeUserSessions", "MarkTenantOffboarded"} <= set(states)
+    assert ("DeleteUserPool" in states) == (isolation == "dedicated")
+    assert ("DeleteTenantUsers" in states) == (isolation == "shared")
+    # the refresh token no longer works (in a deleted pool, the client itself is gone)
+    refused = tenantry.cognito.exceptions.NotAuthorizedException
+    if isolation == "dedicated":
+        refused = (refused, tenantry.cognito.exceptions.ResourceNotFoundException)
+    with pytest.raises(refused):
+        tenantry.cognito.initiate_auth(ClientId=tenant["appClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
+                                       AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]})
+    if isolation == "dedicated":
+        assert tenantry.pools_named(f"tenantry-{tenant['tenantId']}") == []
+    else:
+        assert tenantry.shared_users_of(tenant["tenantId"]) == []
+    record = tenantry.item(f"TENANT#{tenant['tenantId']}", "TENANT")
+    assert record["status"] == "OFFBOARDED" and record["offboardingRequestId"] == request_id
+    [event] = outbound.wait_for("TenantOffboarded", tenantId=tenant["tenantId"])
+    assert event["detail"]["requestId"] == request_id
+    schemas.check("TenantOffboarded", event["detail"])
+
+
+def test_offboarding_twice_changes_nothing_the_second_time(tenantry, outbound):
+    tenant = onboarded_tenant(tenantry, "shared")
+    assert offboard(tenantry, tenant["tenantId"])[1]["status"] == "SUCCEEDED"
+    assert outbound.wait_for("TenantOffboarded", tenantId=tenant["tenantId"])
+    _, again = offboard(tenantry, tenant["tenantId"])
+    assert again["status"] == "SUCCEEDED"
+    assert tenantry.states(again["executionArn"])[-1] == "AlreadyOffboarded"
+    assert len(outbound.matching("TenantOffboarded", tenantId=tenant["tenantId"])) == 1
+
+
+def test_offboarding_an_unknown_tenant_is_rejected_with_the_field(tenantry, outbound):
+    request_id, execution = offboard(tenantry, "tnt-does-not-exist")
+    assert execution["status"] == "FAILED"
+    [event] = outbound.wait_for("TenantOffboardingFailed", requestId=request_id)
+    assert event["detail"]["reason"] == "TENANT_NOT_FOUND" and event["detail"]["field"] == "tenantId"
+    schemas.check("TenantOffboardingFailed", event["detail"])
+
+
+def test_offboarding_request_without_tenant_id_is_rejected(tenantry, outbound):
+    request_id = tenantry.request_id("off")
+    tenantry.post("TenantOffboardingRequested", {"requestId": request_id})
+    execution = tenantry.wait_execution(OFFBOARDING, f"offboard-{request_id}")
+    assert execution["status"] == "FAILED"
+    [event] = outbound.wait_for("TenantOffboardingFailed", requestId=request_id)
+    assert (event["detail"]["reason"], event["detail"]["field"]) == ("MISSING_FIELD", "tenantId")
