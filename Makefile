@@ -37,6 +37,7 @@ local: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src functions tests
+	$(VENV)/bin/ruff format --check src functions tests
 
 validate: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint --template template.yaml

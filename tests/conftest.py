@@ -53,7 +53,8 @@ class OutboundEvents:
         self._runtime.wait_settled()
         self.drain()
         return [
-            e for e in self.seen
+            e
+            for e in self.seen
             if (detail_type is None or e["detail-type"] == detail_type)
             and all(e["detail"].get(k) == v for k, v in fields.items())
         ]
@@ -106,10 +107,16 @@ class Tenantry:
         return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
     def post(self, detail_type: str, detail: Any, source: str = "test.crm") -> None:
-        response = self.events.put_events(Entries=[{
-            "Source": source, "DetailType": detail_type, "EventBusName": self.outputs["EventBusName"],
-            "Detail": json.dumps(detail),
-        }])
+        response = self.events.put_events(
+            Entries=[
+                {
+                    "Source": source,
+                    "DetailType": detail_type,
+                    "EventBusName": self.outputs["EventBusName"],
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
         assert response["FailedEntryCount"] == 0
 
     def wait_execution(self, machine_output: str, name: str, timeout: float = 40.0) -> dict[str, Any]:
@@ -135,15 +142,19 @@ class Tenantry:
     def item(self, pk: str, sk: str) -> dict[str, Any] | None:
         from tenantry.adapters.dynamodb import from_item
 
-        item = self.ddb.get_item(TableName=self.outputs["TableName"], Key={"PK": {"S": pk}, "SK": {"S": sk}},
-                                 ConsistentRead=True).get("Item")
+        item = self.ddb.get_item(
+            TableName=self.outputs["TableName"], Key={"PK": {"S": pk}, "SK": {"S": sk}}, ConsistentRead=True
+        ).get("Item")
         return from_item(item) if item else None
 
     def tenants_for_request(self, request_id: str) -> list[dict[str, Any]]:
         from tenantry.adapters.dynamodb import from_item
 
-        items = self.ddb.scan(TableName=self.outputs["TableName"], FilterExpression="requestId = :r AND entity = :t",
-                              ExpressionAttributeValues={":r": {"S": request_id}, ":t": {"S": "Tenant"}})["Items"]
+        items = self.ddb.scan(
+            TableName=self.outputs["TableName"],
+            FilterExpression="requestId = :r AND entity = :t",
+            ExpressionAttributeValues={":r": {"S": request_id}, ":t": {"S": "Tenant"}},
+        )["Items"]
         return [from_item(i) for i in items]
 
     def pools_named(self, name: str) -> list[dict[str, Any]]:
@@ -155,9 +166,12 @@ class Tenantry:
         return [u for u in users if u["Username"].startswith(f"{tenant_id}/")]
 
     def profiles_of(self, tenant_id: str) -> list[dict[str, Any]]:
-        return self.ddb.query(TableName=self.outputs["TableName"], IndexName="ByTenant",
-                              KeyConditionExpression="GSI1PK = :t",
-                              ExpressionAttributeValues={":t": {"S": f"TENANT#{tenant_id}"}})["Items"]
+        return self.ddb.query(
+            TableName=self.outputs["TableName"],
+            IndexName="ByTenant",
+            KeyConditionExpression="GSI1PK = :t",
+            ExpressionAttributeValues={":t": {"S": f"TENANT#{tenant_id}"}},
+        )["Items"]
 
     def arm_fault(self, **spec: Any) -> None:
         self.rt.faults.arm(spec)

@@ -9,8 +9,8 @@ import time
 import uuid
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from tenantry_local import moto_patches
 from tenantry_local.lambdas import FunctionSpec
 
@@ -23,8 +23,9 @@ def test_every_patch_is_in_effect(runtime):
 
 def run_machine(runtime, definition, payload=None, timeout=20.0):
     sfn = runtime.client("stepfunctions")
-    arn = sfn.create_state_machine(name=f"test-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition),
-                                   roleArn=ROLE)["stateMachineArn"]
+    arn = sfn.create_state_machine(name=f"test-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
     execution = sfn.start_execution(stateMachineArn=arn, name="run", input=json.dumps(payload or {}))["executionArn"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -36,16 +37,39 @@ def run_machine(runtime, definition, payload=None, timeout=20.0):
 
 
 def test_cognito_sdk_tasks_run_and_their_errors_are_named_like_aws(runtime):
-    described = run_machine(runtime, {"StartAt": "Describe", "States": {"Describe": {
-        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:cognitoidentityprovider:describeUserPool",
-        "Parameters": {"UserPoolId": "us-east-1_missing"},
-        "Catch": [{"ErrorEquals": ["CognitoIdentityProvider.ResourceNotFoundException"], "Next": "Caught"}], "End": True},
-        "Caught": {"Type": "Succeed"}}})
+    described = run_machine(
+        runtime,
+        {
+            "StartAt": "Describe",
+            "States": {
+                "Describe": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:cognitoidentityprovider:describeUserPool",
+                    "Parameters": {"UserPoolId": "us-east-1_missing"},
+                    "Catch": [{"ErrorEquals": ["CognitoIdentityProvider.ResourceNotFoundException"], "Next": "Caught"}],
+                    "End": True,
+                },
+                "Caught": {"Type": "Succeed"},
+            },
+        },
+    )
     assert described["status"] == "SUCCEEDED"
     pool_id = runtime.outputs["SharedUserPoolId"]
-    described = run_machine(runtime, {"StartAt": "Describe", "States": {"Describe": {
-        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:cognitoidentityprovider:describeUserPool",
-        "Parameters": {"UserPoolId": pool_id}, "OutputPath": "$.UserPool.Id", "End": True}}})
+    described = run_machine(
+        runtime,
+        {
+            "StartAt": "Describe",
+            "States": {
+                "Describe": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:cognitoidentityprovider:describeUserPool",
+                    "Parameters": {"UserPoolId": pool_id},
+                    "OutputPath": "$.UserPool.Id",
+                    "End": True,
+                }
+            },
+        },
+    )
     assert pool_id in described["output"]
 
 
@@ -59,8 +83,10 @@ def test_wait_states_and_retries_run_on_the_time_scale(runtime):
 
 def test_lambda_invoke_runs_the_template_handler(runtime):
     client = runtime.client("lambda")
-    response = client.invoke(FunctionName="tenantry-ValidateRequestFunction", Payload=json.dumps({
-        "detailType": "TenantOffboardingRequested", "detail": {"requestId": "r"}, "executionName": "x"}))
+    response = client.invoke(
+        FunctionName="tenantry-ValidateRequestFunction",
+        Payload=json.dumps({"detailType": "TenantOffboardingRequested", "detail": {"requestId": "r"}, "executionName": "x"}),
+    )
     body = json.loads(response["Payload"].read())
     assert body["valid"] is False and body["failure"]["field"] == "tenantId"
     broken = client.invoke(FunctionName="tenantry-ValidateRequestFunction", Payload=json.dumps({"detailType": "Nope"}))
@@ -71,23 +97,39 @@ def test_lambda_invoke_runs_the_template_handler(runtime):
 def test_rule_targets_that_are_state_machines_get_input_inputpath_and_transformer(runtime):
     sfn, events = runtime.client("stepfunctions"), runtime.client("events")
     bus = runtime.outputs["EventBusName"]
-    arn = sfn.create_state_machine(name=f"echo-{uuid.uuid4().hex[:8]}", roleArn=ROLE,
-                                   definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    arn = sfn.create_state_machine(
+        name=f"echo-{uuid.uuid4().hex[:8]}",
+        roleArn=ROLE,
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]
     marker = uuid.uuid4().hex
-    events.put_rule(Name=f"echo-{marker[:8]}", EventBusName=bus,
-                    EventPattern=json.dumps({"source": ["test.targets"], "detail": {"marker": [marker]}}))
-    events.put_targets(Rule=f"echo-{marker[:8]}", EventBusName=bus, Targets=[
-        {"Id": "const", "Arn": arn, "Input": json.dumps({"constant": True})},
-        {"Id": "path", "Arn": arn, "InputPath": "$.detail"},
-        {"Id": "transform", "Arn": arn, "InputTransformer": {"InputPathsMap": {"m": "$.detail.marker"},
-                                                              "InputTemplate": '{"seen": "<m>"}'}},
-    ])
-    events.put_events(Entries=[{"Source": "test.targets", "DetailType": "Echo", "EventBusName": bus,
-                                "Detail": json.dumps({"marker": marker})}])
+    events.put_rule(
+        Name=f"echo-{marker[:8]}",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["test.targets"], "detail": {"marker": [marker]}}),
+    )
+    events.put_targets(
+        Rule=f"echo-{marker[:8]}",
+        EventBusName=bus,
+        Targets=[
+            {"Id": "const", "Arn": arn, "Input": json.dumps({"constant": True})},
+            {"Id": "path", "Arn": arn, "InputPath": "$.detail"},
+            {
+                "Id": "transform",
+                "Arn": arn,
+                "InputTransformer": {"InputPathsMap": {"m": "$.detail.marker"}, "InputTemplate": '{"seen": "<m>"}'},
+            },
+        ],
+    )
+    events.put_events(
+        Entries=[{"Source": "test.targets", "DetailType": "Echo", "EventBusName": bus, "Detail": json.dumps({"marker": marker})}]
+    )
     deadline, inputs = time.monotonic() + 10, []
     while time.monotonic() < deadline and len(inputs) < 3:
-        inputs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
-                  for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
+        inputs = [
+            json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
+            for e in sfn.list_executions(stateMachineArn=arn)["executions"]
+        ]
         time.sleep(0.05)
     assert sorted(map(json.dumps, inputs)) == sorted(map(json.dumps, [{"constant": True}, {"marker": marker}, {"seen": marker}]))
 
@@ -98,8 +140,11 @@ def test_rule_targets_that_are_functions_are_invoked(runtime):
     name = "tenantry-pre-token-generation"
     before = runtime.lambdas.invocations[name]
     events.put_rule(Name="to-function", EventBusName=bus, EventPattern=json.dumps({"source": ["test.function-target"]}))
-    events.put_targets(Rule="to-function", EventBusName=bus, Targets=[{"Id": "fn", "Arn": runtime.lambdas.resolve(name).arn,
-                                                                      "Input": json.dumps({"request": {}})}])
+    events.put_targets(
+        Rule="to-function",
+        EventBusName=bus,
+        Targets=[{"Id": "fn", "Arn": runtime.lambdas.resolve(name).arn, "Input": json.dumps({"request": {}})}],
+    )
     events.put_events(Entries=[{"Source": "test.function-target", "DetailType": "Ping", "EventBusName": bus, "Detail": "{}"}])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and runtime.lambdas.invocations[name] == before:
@@ -110,13 +155,20 @@ def test_rule_targets_that_are_functions_are_invoked(runtime):
 @pytest.fixture(scope="module")
 def refusing_pool(runtime):
     """A pool whose post authentication trigger raises, and a user who can sign in to it."""
-    runtime.lambdas.register(FunctionSpec(name="test-refusing-trigger", code_dir=ROOT / "tests/fixtures/functions/raising_trigger",
-                                          handler="app.handler", environment={}))
+    runtime.lambdas.register(
+        FunctionSpec(
+            name="test-refusing-trigger",
+            code_dir=ROOT / "tests/fixtures/functions/raising_trigger",
+            handler="app.handler",
+            environment={},
+        )
+    )
     cognito = runtime.client("cognito-idp")
     arn = runtime.lambdas.resolve("test-refusing-trigger").arn
     pool = cognito.create_user_pool(PoolName="test-refusing", LambdaConfig={"PostAuthentication": arn})["UserPool"]["Id"]
-    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"],
-                                             WriteAttributes=["name"])["UserPoolClient"]["ClientId"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"], WriteAttributes=["name"]
+    )["UserPoolClient"]["ClientId"]
     cognito.admin_create_user(UserPoolId=pool, Username="pat", MessageAction="SUPPRESS")
     cognito.admin_set_user_password(UserPoolId=pool, Username="pat", Password="Correct-Horse-9", Permanent=True)
     return pool, client
@@ -126,8 +178,9 @@ def test_a_raising_post_authentication_trigger_fails_the_sign_in(runtime, refusi
     _, client = refusing_pool
     cognito = runtime.client("cognito-idp")
     with pytest.raises(cognito.exceptions.UserLambdaValidationException, match="PostAuthentication failed with error refused"):
-        cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
-                              AuthParameters={"USERNAME": "pat", "PASSWORD": "Correct-Horse-9"})
+        cognito.initiate_auth(
+            ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "pat", "PASSWORD": "Correct-Horse-9"}
+        )
 
 
 def test_self_sign_up_is_refused_by_an_admin_only_pool_and_by_pre_sign_up(runtime):
@@ -146,22 +199,32 @@ def test_self_sign_up_is_refused_by_an_admin_only_pool_and_by_pre_sign_up(runtim
 def test_tokens_carry_the_claims_pre_token_generation_adds_and_clients_cannot_write_protected_attributes(tenantry):
     cognito, pool = tenantry.cognito, tenantry.outputs["SharedUserPoolId"]
     tenant_id = "tnt-claims-test"
-    tenantry.ddb.put_item(TableName=tenantry.outputs["TableName"], Item={
-        "PK": {"S": f"TENANT#{tenant_id}"}, "SK": {"S": "TENANT"}, "entity": {"S": "Request"}, "status": {"S": "ACTIVE"}})
+    tenantry.ddb.put_item(
+        TableName=tenantry.outputs["TableName"],
+        Item={"PK": {"S": f"TENANT#{tenant_id}"}, "SK": {"S": "TENANT"}, "entity": {"S": "Request"}, "status": {"S": "ACTIVE"}},
+    )
     username = f"{tenant_id}/sam@example.com"
-    cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS", UserAttributes=[
-        {"Name": "email", "Value": "sam@example.com"}, {"Name": "custom:tenant_id", "Value": tenant_id}])
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=username,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": "sam@example.com"}, {"Name": "custom:tenant_id", "Value": tenant_id}],
+    )
     cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="Member")
     cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password="Correct-Horse-9", Permanent=True)
-    tokens = cognito.initiate_auth(ClientId=tenantry.outputs["SharedUserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
-                                   AuthParameters={"USERNAME": username, "PASSWORD": "Correct-Horse-9"})["AuthenticationResult"]
+    tokens = cognito.initiate_auth(
+        ClientId=tenantry.outputs["SharedUserPoolClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": "Correct-Horse-9"},
+    )["AuthenticationResult"]
     for token in (tokens["IdToken"], tokens["AccessToken"]):
         part = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
         assert (claims["tenant_id"], claims["role"], claims["isolation"]) == (tenant_id, "Member", "shared")
     with pytest.raises(cognito.exceptions.NotAuthorizedException, match="custom:tenant_id"):
-        cognito.update_user_attributes(AccessToken=tokens["AccessToken"],
-                                       UserAttributes=[{"Name": "custom:tenant_id", "Value": "tnt-someone-else"}])
+        cognito.update_user_attributes(
+            AccessToken=tokens["AccessToken"], UserAttributes=[{"Name": "custom:tenant_id", "Value": "tnt-someone-else"}]
+        )
     cognito.update_user_attributes(AccessToken=tokens["AccessToken"], UserAttributes=[{"Name": "name", "Value": "Sam"}])
 
 
@@ -182,8 +245,11 @@ def test_concurrent_conditional_writes_have_exactly_one_winner(runtime):
     def write(n):
         barrier.wait()
         try:
-            ddb.put_item(TableName=table, Item={"PK": {"S": key}, "SK": {"S": "X"}, "n": {"N": str(n)}},
-                         ConditionExpression="attribute_not_exists(PK)")
+            ddb.put_item(
+                TableName=table,
+                Item={"PK": {"S": key}, "SK": {"S": "X"}, "n": {"N": str(n)}},
+                ConditionExpression="attribute_not_exists(PK)",
+            )
             wins.append(n)
         except ddb.exceptions.ConditionalCheckFailedException:
             pass

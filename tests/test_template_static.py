@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from tenantry_local.lambda_worker import load_handler
 from tenantry_local.template import apply_globals, load_template, parameter_values
 
@@ -32,9 +32,8 @@ STATE_MACHINES = of_type("AWS::Serverless::StateMachine")
 def test_every_handler_imports_with_its_template_environment(logical_id, monkeypatch):
     properties = FUNCTIONS[logical_id]["Properties"]
     parameters = parameter_values(TEMPLATE)
-    for name, value in (properties.get("Environment", {}).get("Variables") or {}).items():
-        if isinstance(value, dict) and value.get("Ref") in parameters:
-            value = parameters[value["Ref"]]
+    for name, declared in (properties.get("Environment", {}).get("Variables") or {}).items():
+        value = parameters[declared["Ref"]] if isinstance(declared, dict) and declared.get("Ref") in parameters else declared
         monkeypatch.setenv(name, value if isinstance(value, str) else f"placeholder-for-{name}")
     handler = load_handler(str(ROOT / properties["CodeUri"]), properties["Handler"])
     assert callable(handler)
@@ -86,8 +85,10 @@ def required_permissions(state: dict[str, Any], substitutions: dict[str, Any]) -
         return [("events:PutEvents", {"Fn::GetAtt": ["EventBus", "Arn"]})]
     if resource == "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems":
         kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
-        return [(f"dynamodb:{kinds[next(iter(item))]}", {"Fn::GetAtt": ["TenantryTable", "Arn"]})
-                for item in parameters["TransactItems"]]
+        return [
+            (f"dynamodb:{kinds[next(iter(item))]}", {"Fn::GetAtt": ["TenantryTable", "Arn"]})
+            for item in parameters["TransactItems"]
+        ]
     if resource.startswith("arn:aws:states:::aws-sdk:cognitoidentityprovider:"):
         action = resource.rsplit(":", 1)[-1]
         return [(f"cognito-idp:{action[0].upper()}{action[1:]}", None)]
@@ -167,8 +168,7 @@ def test_every_pool_is_admin_create_only_with_tenantrys_triggers():
             if state["Resource"].endswith(":createUserPool"):
                 parameters = state["Parameters"]
                 assert parameters["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
-                assert set(parameters["LambdaConfig"]) == set(
-                    RESOURCES["SharedUserPool"]["Properties"]["LambdaConfig"])
+                assert set(parameters["LambdaConfig"]) == set(RESOURCES["SharedUserPool"]["Properties"]["LambdaConfig"])
 
 
 # ------------------------------------------------------------------------------------- schemas

@@ -6,8 +6,8 @@ import base64
 import json
 
 import pytest
-from conftest import onboarding_request
 
+from conftest import onboarding_request
 from tenantry import schemas
 
 ONBOARDING = "TenantOnboardingStateMachineArn"
@@ -33,8 +33,9 @@ def sign_in_admin(tenantry, tenant):
     username = tenantry.cognito.list_users(UserPoolId=pool)["Users"]
     username = next(u["Username"] for u in username if u["Username"].endswith(tenant["adminEmail"]))
     tenantry.cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password="Correct-Horse-9", Permanent=True)
-    auth = tenantry.cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
-                                          AuthParameters={"USERNAME": username, "PASSWORD": "Correct-Horse-9"})
+    auth = tenantry.cognito.initiate_auth(
+        ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": username, "PASSWORD": "Correct-Horse-9"}
+    )
     return auth["AuthenticationResult"]
 
 
@@ -63,8 +64,11 @@ def test_offboarding_disables_revokes_removes_and_keeps_the_record(tenantry, out
     if isolation == "dedicated":
         refused = (refused, tenantry.cognito.exceptions.ResourceNotFoundException)
     with pytest.raises(refused):
-        tenantry.cognito.initiate_auth(ClientId=tenant["appClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
-                                       AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]})
+        tenantry.cognito.initiate_auth(
+            ClientId=tenant["appClientId"],
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]},
+        )
     if isolation == "dedicated":
         assert tenantry.pools_named(f"tenantry-{tenant['tenantId']}") == []
     else:

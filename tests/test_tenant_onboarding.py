@@ -8,8 +8,8 @@ import threading
 import time
 
 import pytest
-from conftest import onboarding_request
 
+from conftest import onboarding_request
 from tenantry import schemas
 
 MACHINE = "TenantOnboardingStateMachineArn"
@@ -37,8 +37,18 @@ def test_shared_tenant_is_onboarded_into_the_shared_pool(tenantry, outbound):
     assert execution["status"] == "SUCCEEDED"
     assert execution["name"] == f"onboard-{request_id}"
     states = tenantry.states(execution["executionArn"])
-    assert states == ["ValidateRequest", "IsRequestValid", "ReserveTenant", "IsFirstCopyOfRequest", "ChooseIsolation",
-                      "UseSharedUserPool", "CreateTenantAdmin", "AddAdminToGroup", "ActivateTenant", "TenantOnboarded"]
+    assert states == [
+        "ValidateRequest",
+        "IsRequestValid",
+        "ReserveTenant",
+        "IsFirstCopyOfRequest",
+        "ChooseIsolation",
+        "UseSharedUserPool",
+        "CreateTenantAdmin",
+        "AddAdminToGroup",
+        "ActivateTenant",
+        "TenantOnboarded",
+    ]
     [tenant] = tenantry.tenants_for_request(request_id)
     assert tenant["status"] == "ACTIVE"
     assert tenant["userPoolId"] == tenantry.outputs["SharedUserPoolId"]
@@ -108,8 +118,11 @@ def test_a_copy_under_another_execution_name_is_ignored_by_the_reservation(tenan
     assert onboard(tenantry, request_id, "dedicated")["status"] == "SUCCEEDED"
     # When an operator starts the workflow again with the same request under another name
     detail = onboarding_request(request_id, "dedicated")
-    arn = tenantry.sfn.start_execution(stateMachineArn=tenantry.outputs[MACHINE], name=f"manual-{request_id}",
-                                       input=json.dumps({"detailType": "TenantOnboardingRequested", "detail": detail}))["executionArn"]
+    arn = tenantry.sfn.start_execution(
+        stateMachineArn=tenantry.outputs[MACHINE],
+        name=f"manual-{request_id}",
+        input=json.dumps({"detailType": "TenantOnboardingRequested", "detail": detail}),
+    )["executionArn"]
     described = tenantry.wait_execution(MACHINE, f"manual-{request_id}")
     # Then it stops at the reservation and creates nothing
     assert described["status"] == "SUCCEEDED"
@@ -131,8 +144,11 @@ def test_concurrent_copies_create_exactly_one_tenant(tenantry, outbound):
 
     def via_sfn(name):
         barrier.wait()
-        tenantry.sfn.start_execution(stateMachineArn=tenantry.outputs[MACHINE], name=name,
-                                     input=json.dumps({"detailType": "TenantOnboardingRequested", "detail": detail}))
+        tenantry.sfn.start_execution(
+            stateMachineArn=tenantry.outputs[MACHINE],
+            name=name,
+            input=json.dumps({"detailType": "TenantOnboardingRequested", "detail": detail}),
+        )
 
     threads = [threading.Thread(target=via_bus), threading.Thread(target=via_bus)]
     threads += [threading.Thread(target=via_sfn, args=(n,)) for n in names]
@@ -193,8 +209,11 @@ def test_a_request_without_request_id_is_rejected_and_traceable(tenantry, outbou
     tenantry.post("TenantOnboardingRequested", detail)
     executions = []
     for _ in range(400):
-        executions = [e for e in tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[MACHINE])["executions"]
-                      if e["name"].startswith("onboard-invalid-") and e["status"] != "RUNNING"]
+        executions = [
+            e
+            for e in tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[MACHINE])["executions"]
+            if e["name"].startswith("onboard-invalid-") and e["status"] != "RUNNING"
+        ]
         if executions:
             break
         time.sleep(0.05)
@@ -211,7 +230,13 @@ STEPS_DEDICATED = [
     ("CreateRoleGroups", "cognito-idp", "CreateGroup", "", ["UndoUserPool"]),
     ("CreateTenantAdmin", "cognito-idp", "AdminCreateUser", "", ["UndoUserPoolIfDedicated", "UndoUserPool"]),
     ("AddAdminToGroup", "cognito-idp", "AdminAddUserToGroup", "", ["UndoTenantAdmin", "UndoUserPoolIfDedicated", "UndoUserPool"]),
-    ("ActivateTenant", "dynamodb", "TransactWriteItems", ":active", ["UndoTenantAdmin", "UndoUserPoolIfDedicated", "UndoUserPool"]),
+    (
+        "ActivateTenant",
+        "dynamodb",
+        "TransactWriteItems",
+        ":active",
+        ["UndoTenantAdmin", "UndoUserPoolIfDedicated", "UndoUserPool"],
+    ),
 ]
 STEPS_SHARED = [
     ("CreateTenantAdmin", "cognito-idp", "AdminCreateUser", "", ["UndoUserPoolIfDedicated"]),
@@ -220,9 +245,11 @@ STEPS_SHARED = [
 ]
 
 
-@pytest.mark.parametrize(("isolation", "step", "service", "operation", "match", "undo"),
-                         [("dedicated", *s) for s in STEPS_DEDICATED] + [("shared", *s) for s in STEPS_SHARED],
-                         ids=[f"dedicated-{s[0]}" for s in STEPS_DEDICATED] + [f"shared-{s[0]}" for s in STEPS_SHARED])
+@pytest.mark.parametrize(
+    ("isolation", "step", "service", "operation", "match", "undo"),
+    [("dedicated", *s) for s in STEPS_DEDICATED] + [("shared", *s) for s in STEPS_SHARED],
+    ids=[f"dedicated-{s[0]}" for s in STEPS_DEDICATED] + [f"shared-{s[0]}" for s in STEPS_SHARED],
+)
 def test_a_failure_at_each_step_leaves_nothing_behind(tenantry, outbound, isolation, step, service, operation, match, undo):
     # Given a step that fails with an error no retry will fix
     error = "ResourceNotFoundException" if service == "dynamodb" else "InvalidParameterException"
@@ -235,8 +262,8 @@ def test_a_failure_at_each_step_leaves_nothing_behind(tenantry, outbound, isolat
     states = tenantry.states(execution["executionArn"])
     assert step in states
     expected_ending = [*undo, "MarkTenantFailed", "EmitOnboardingFailed", "OnboardingFailed"]
-    assert states[-len(expected_ending):] == expected_ending
-    assert not {"ActivateTenant", "TenantOnboarded"} & set(states[states.index(step) + 1:])
+    assert states[-len(expected_ending) :] == expected_ending
+    assert not {"ActivateTenant", "TenantOnboarded"} & set(states[states.index(step) + 1 :])
     # And nothing is left: no pool, no user, no profile, no ACTIVE record
     [tenant] = tenantry.tenants_for_request(request_id)
     assert tenant["status"] == "FAILED"
@@ -253,15 +280,18 @@ def test_a_failure_at_each_step_leaves_nothing_behind(tenantry, outbound, isolat
 
 
 def test_cognito_throttling_is_retried_then_succeeds(tenantry):
-    tenantry.arm_fault(service="cognito-idp", operation="CreateGroup", error="TooManyRequestsException",
-                       message="Rate exceeded", count=3)
-    tenantry.arm_fault(service="cognito-idp", operation="AdminCreateUser", error="TooManyRequestsException",
-                       message="Rate exceeded", count=2)
+    tenantry.arm_fault(
+        service="cognito-idp", operation="CreateGroup", error="TooManyRequestsException", message="Rate exceeded", count=3
+    )
+    tenantry.arm_fault(
+        service="cognito-idp", operation="AdminCreateUser", error="TooManyRequestsException", message="Rate exceeded", count=2
+    )
     request_id = tenantry.request_id("throttled")
     execution = onboard(tenantry, request_id, "dedicated")
     assert execution["status"] == "SUCCEEDED"
-    failures = [e["taskFailedEventDetails"]["error"] for e in tenantry.history(execution["executionArn"])
-                if e["type"] == "TaskFailed"]
+    failures = [
+        e["taskFailedEventDetails"]["error"] for e in tenantry.history(execution["executionArn"]) if e["type"] == "TaskFailed"
+    ]
     assert failures.count("CognitoIdentityProvider.TooManyRequestsException") == 5
     assert tenantry.rt.faults.pending() == []
     [tenant] = tenantry.tenants_for_request(request_id)

@@ -11,12 +11,16 @@ def tenant_status(tenant_id):
     from tenantry import keys
     from tenantry.adapters import client
 
-    item = client("dynamodb").get_item(
-        TableName=TABLE_NAME,
-        Key={k: {"S": v} for k, v in keys.tenant_key(tenant_id).items()},
-        ProjectionExpression="#s",
-        ExpressionAttributeNames={"#s": "status"},
-    ).get("Item")
+    item = (
+        client("dynamodb")
+        .get_item(
+            TableName=TABLE_NAME,
+            Key={k: {"S": v} for k, v in keys.tenant_key(tenant_id).items()},
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "status"},
+        )
+        .get("Item")
+    )
     return item["status"]["S"] if item else None
 
 

@@ -21,6 +21,12 @@ log = logger()
 def handler(event, context):
     store = TenantStore(SETTINGS.table_name, client("dynamodb"))
     reservation = reserve_tenant(store, event["request"], event["executionName"], SETTINGS.stack_name)
-    log.info("tenant reservation", extra={"outcome": reservation.outcome, "tenant_id": reservation.tenant.tenantId,
-                                          "request_id": event["request"]["requestId"]})
+    log.info(
+        "tenant reservation",
+        extra={
+            "outcome": reservation.outcome,
+            "tenant_id": reservation.tenant.tenantId,
+            "request_id": event["request"]["requestId"],
+        },
+    )
     return reservation.as_dict()

@@ -44,8 +44,18 @@ def _tenant_events(old: Image | None, new: Image | None) -> list[tuple[str, dict
 
 def _user_events(old: Image | None, new: Image | None) -> list[tuple[str, dict[str, Any]]]:
     if old is None and new is not None:
-        return [("UserRegistered", {"requestId": new["requestId"], "tenantId": new["tenantId"], "userId": new["userId"],
-                                    "email": new["email"], "role": new["role"]})]
+        return [
+            (
+                "UserRegistered",
+                {
+                    "requestId": new["requestId"],
+                    "tenantId": new["tenantId"],
+                    "userId": new["userId"],
+                    "email": new["email"],
+                    "role": new["role"],
+                },
+            )
+        ]
     return []
 
 

@@ -18,9 +18,11 @@ def check_request(detail_type: str, detail: Any, execution_name: str) -> dict[st
     request_id = request_id if isinstance(request_id, str) else None
     if detail_type not in FAILURE_EVENT_FOR:
         raise ValueError(f"{detail_type} is not a request Tenantry accepts")
-    found = schemas.violations(detail_type, detail) if isinstance(detail, dict) else [
-        schemas.Violation("WRONG_TYPE", "", "detail must be a JSON object")
-    ]
+    found = (
+        schemas.violations(detail_type, detail)
+        if isinstance(detail, dict)
+        else [schemas.Violation("WRONG_TYPE", "", "detail must be a JSON object")]
+    )
     if not found:
         return {"valid": True, "requestId": request_id, "request": detail, "failure": None}
     first = found[0]

@@ -104,10 +104,20 @@ class TenantStore:
         try:
             self._ddb.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": self._table, "Item": to_item(reservation),
-                             "ConditionExpression": "attribute_not_exists(PK)"}},
-                    {"Put": {"TableName": self._table, "Item": to_item(tenant),
-                             "ConditionExpression": "attribute_not_exists(PK)"}},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(reservation),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(tenant),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
                 ]
             )
         except self._ddb.exceptions.TransactionCanceledException:

@@ -20,8 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 4566))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--project-dir", type=Path, default=Path.cwd())
-    serve.add_argument("--time-scale", type=float, default=float(os.environ.get("TIME_SCALE") or DEFAULT_TIME_SCALE),
-                       help="factor applied to Wait states and Retry intervals (1 = real time)")
+    serve.add_argument(
+        "--time-scale",
+        type=float,
+        default=float(os.environ.get("TIME_SCALE") or DEFAULT_TIME_SCALE),
+        help="factor applied to Wait states and Retry intervals (1 = real time)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"), format="%(asctime)s %(name)s %(message)s")
 

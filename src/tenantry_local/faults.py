@@ -28,8 +28,11 @@ class Fault:
 
     def response(self) -> tuple[int, dict[str, str], str]:
         body = json.dumps({"__type": self.error, "message": self.message, "Message": self.message})
-        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": self.error,
-                   "x-amzn-RequestId": str(uuid.uuid4())}
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "x-amzn-ErrorType": self.error,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+        }
         return self.status, headers, body
 
 

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from tenantry_local import cognito_triggers as _triggers
-
 from tenantry_local.hooks import HOOKS
 
 LOG = logging.getLogger("tenantry_local.moto")
@@ -47,8 +46,10 @@ def _check_sfn_cognito_sdk() -> bool:
     )
 
     overrides = state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
-    return (overrides.get("cognitoidentityprovider") == "cognito-idp"
-            and state_task_service_aws_sdk._SERVICE_ERROR_NAMES.get("cognitoidentityprovider") == "CognitoIdentityProvider")
+    return (
+        overrides.get("cognitoidentityprovider") == "cognito-idp"
+        and state_task_service_aws_sdk._SERVICE_ERROR_NAMES.get("cognitoidentityprovider") == "CognitoIdentityProvider"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -157,8 +158,13 @@ def _deliver(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
                 raise LookupError(f"function {arn} does not exist")
             HOOKS.lambdas.invoke_async(arn, payload)
         else:
-            sfn = boto3.client("stepfunctions", endpoint_url=HOOKS.endpoint_url, region_name=rule.region_name,
-                               aws_access_key_id="local", aws_secret_access_key="local")
+            sfn = boto3.client(
+                "stepfunctions",
+                endpoint_url=HOOKS.endpoint_url,
+                region_name=rule.region_name,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
             sfn.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload))
     except Exception as error:  # noqa: BLE001 - undeliverable events go to the target's dead-letter queue
         LOG.warning("rule %s could not deliver to %s: %s", rule.name, arn, error)
@@ -226,8 +232,14 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
     create_refresh_token = CognitoIdpUserPool.create_refresh_token
     create_jwt = CognitoIdpUserPool.create_jwt
 
-    def admin_create_user_(self: Any, user_pool_id: str, username: str, message_action: str,
-                           temporary_password: str, attributes: list[dict[str, str]]) -> Any:
+    def admin_create_user_(
+        self: Any,
+        user_pool_id: str,
+        username: str,
+        message_action: str,
+        temporary_password: str,
+        attributes: list[dict[str, str]],
+    ) -> Any:
         pool = self.describe_user_pool(user_pool_id)
         if message_action != "RESEND":
             _triggers.pre_sign_up(pool, username, attributes, "PreSignUp_AdminCreateUser", client_id=None)
@@ -250,12 +262,10 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
 
     def admin_confirm_sign_up_(self: Any, user_pool_id: str, username: str) -> Any:
         result = admin_confirm_sign_up(self, user_pool_id, username)
-        _triggers.post_confirmation(self.describe_user_pool(user_pool_id), username,
-                                    "PostConfirmation_ConfirmSignUp", None)
+        _triggers.post_confirmation(self.describe_user_pool(user_pool_id), username, "PostConfirmation_ConfirmSignUp", None)
         return result
 
-    def confirm_forgot_password_(self: Any, client_id: str, username: str, password: str,
-                                 confirmation_code: str) -> Any:
+    def confirm_forgot_password_(self: Any, client_id: str, username: str, password: str, confirmation_code: str) -> Any:
         result = confirm_forgot_password(self, client_id, username, password, confirmation_code)
         pool = _triggers.pool_of_client(self, client_id)
         if pool is not None:
@@ -269,8 +279,7 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
                 writable = pool.clients[client_id].extended_config.get("WriteAttributes")
                 refused = [a["Name"] for a in attributes if writable is not None and a["Name"] not in writable]
                 if refused:
-                    raise NotAuthorizedError(
-                        f"A client attempted to write unauthorized attribute {', '.join(refused)}")
+                    raise NotAuthorizedError(f"A client attempted to write unauthorized attribute {', '.join(refused)}")
         return update_user_attributes(self, access_token, attributes)
 
     def create_refresh_token_(self: Any, client_id: str, username: str) -> Any:
@@ -281,8 +290,9 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
         _triggers.mark_fresh_sign_in(origin_jti)
         return refresh_token, origin_jti
 
-    def create_jwt_(self: Any, client_id: str, username: str, token_use: str, expires_in: int = 3600,
-                    extra_data: dict[str, Any] | None = None) -> Any:
+    def create_jwt_(
+        self: Any, client_id: str, username: str, token_use: str, expires_in: int = 3600, extra_data: dict[str, Any] | None = None
+    ) -> Any:
         extra = dict(extra_data or {})
         _triggers.apply_token_customisation(self, client_id, username, token_use, extra)
         return create_jwt(self, client_id, username, token_use, expires_in, extra)
@@ -304,8 +314,14 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
 def _check_cognito() -> bool:
     from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool
 
-    names = ["admin_create_user", "sign_up", "confirm_sign_up", "admin_confirm_sign_up", "confirm_forgot_password",
-             "update_user_attributes"]
+    names = [
+        "admin_create_user",
+        "sign_up",
+        "confirm_sign_up",
+        "admin_confirm_sign_up",
+        "confirm_forgot_password",
+        "update_user_attributes",
+    ]
     return all(getattr(getattr(CognitoIdpBackend, n), "_tenantry", False) for n in names) and all(
         getattr(getattr(CognitoIdpUserPool, n), "_tenantry", False) for n in ("create_refresh_token", "create_jwt")
     )
@@ -342,8 +358,16 @@ def _check_fault_injection() -> bool:
 # 7. DynamoDB writes are atomic, as on AWS. moto checks a condition and then writes without a lock, so two
 #    concurrent conditional writes can both succeed, and its stream gives two concurrent records the same
 #    sequence number (one of them is then skipped by readers). One lock around every write op fixes both.
-_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item",
-                    "execute_statement", "execute_transaction", "batch_execute_statement")
+_DYNAMODB_WRITES = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+)
 _dynamodb_write_lock = threading.RLock()
 
 

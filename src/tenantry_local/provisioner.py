@@ -25,17 +25,49 @@ LOG = logging.getLogger("tenantry_local.provisioner")
 LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/tenantry-local"
 
 _USER_POOL_API_PARAMS = {
-    "Policies", "DeletionProtection", "LambdaConfig", "AutoVerifiedAttributes", "AliasAttributes", "UsernameAttributes",
-    "SmsVerificationMessage", "EmailVerificationMessage", "EmailVerificationSubject", "VerificationMessageTemplate",
-    "SmsAuthenticationMessage", "DeviceConfiguration", "EmailConfiguration", "SmsConfiguration", "UserPoolTags",
-    "AdminCreateUserConfig", "Schema", "UserPoolAddOns", "UsernameConfiguration", "AccountRecoverySetting", "UserPoolTier",
+    "Policies",
+    "DeletionProtection",
+    "LambdaConfig",
+    "AutoVerifiedAttributes",
+    "AliasAttributes",
+    "UsernameAttributes",
+    "SmsVerificationMessage",
+    "EmailVerificationMessage",
+    "EmailVerificationSubject",
+    "VerificationMessageTemplate",
+    "SmsAuthenticationMessage",
+    "DeviceConfiguration",
+    "EmailConfiguration",
+    "SmsConfiguration",
+    "UserPoolTags",
+    "AdminCreateUserConfig",
+    "Schema",
+    "UserPoolAddOns",
+    "UsernameConfiguration",
+    "AccountRecoverySetting",
+    "UserPoolTier",
     "UserAttributeUpdateSettings",
 }
 _CLIENT_API_PARAMS = {
-    "ClientName", "GenerateSecret", "RefreshTokenValidity", "AccessTokenValidity", "IdTokenValidity", "TokenValidityUnits",
-    "ReadAttributes", "WriteAttributes", "ExplicitAuthFlows", "SupportedIdentityProviders", "CallbackURLs", "LogoutURLs",
-    "DefaultRedirectURI", "AllowedOAuthFlows", "AllowedOAuthScopes", "AllowedOAuthFlowsUserPoolClient",
-    "PreventUserExistenceErrors", "EnableTokenRevocation", "EnablePropagateAdditionalUserContextData",
+    "ClientName",
+    "GenerateSecret",
+    "RefreshTokenValidity",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "TokenValidityUnits",
+    "ReadAttributes",
+    "WriteAttributes",
+    "ExplicitAuthFlows",
+    "SupportedIdentityProviders",
+    "CallbackURLs",
+    "LogoutURLs",
+    "DefaultRedirectURI",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "AllowedOAuthFlowsUserPoolClient",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+    "EnablePropagateAdditionalUserContextData",
     "AuthSessionValidity",
 }
 
@@ -51,8 +83,9 @@ class Provisioned:
 
 
 class Provisioner:
-    def __init__(self, project_dir: Path, stack_name: str, resolver: Resolver, clients: Callable[[str], Any],
-                 lambdas: LambdaService):
+    def __init__(
+        self, project_dir: Path, stack_name: str, resolver: Resolver, clients: Callable[[str], Any], lambdas: LambdaService
+    ):
         self.project_dir = project_dir
         self.stack_name = stack_name
         self.resolver = resolver
@@ -95,8 +128,16 @@ class Provisioner:
     def _create_local_role(self) -> None:
         """One role that functions and state machines name: moto checks that it exists; IAM policies are
         not evaluated offline (tests/test_template_static.py checks them against every call instead)."""
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
-            "Service": ["lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com"]}}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com"]},
+                }
+            ],
+        }
         self.client("iam").create_role(RoleName=LOCAL_ROLE_ARN.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust))
 
     def _name(self, logical_id: str, explicit: Any = None) -> str:
@@ -135,8 +176,15 @@ class Provisioner:
         arn = self.client("events").create_event_bus(Name=name)["EventBusArn"]
         return {"Ref": name, "Arn": arn, "Name": name}
 
-    def _put_rule(self, name: str, bus: str | None, pattern: Any, schedule: str | None, targets: list[dict[str, Any]],
-                  state: str = "ENABLED") -> str:
+    def _put_rule(
+        self,
+        name: str,
+        bus: str | None,
+        pattern: Any,
+        schedule: str | None,
+        targets: list[dict[str, Any]],
+        state: str = "ENABLED",
+    ) -> str:
         events = self.client("events")
         request: dict[str, Any] = {"Name": name[:64], "State": state}
         if bus:
@@ -154,8 +202,9 @@ class Provisioner:
         name = self._name(logical_id, p.get("Name"))
         bus = p.get("EventBusName")
         bus = bus.rsplit("/", 1)[-1] if bus else None
-        arn = self._put_rule(name, bus, p.get("EventPattern"), p.get("ScheduleExpression"), p.get("Targets", []),
-                             p.get("State", "ENABLED"))
+        arn = self._put_rule(
+            name, bus, p.get("EventPattern"), p.get("ScheduleExpression"), p.get("Targets", []), p.get("State", "ENABLED")
+        )
         return {"Ref": name, "Arn": arn}
 
     # ------------------------------------------------------------------ Cognito
@@ -183,8 +232,12 @@ class Provisioner:
         request = {k: v for k, v in p.items() if k in _CLIENT_API_PARAMS}
         request["ClientName"] = p.get("ClientName") or self._name(logical_id)
         client = self.client("cognito-idp").create_user_pool_client(UserPoolId=p["UserPoolId"], **request)["UserPoolClient"]
-        return {"Ref": client["ClientId"], "ClientId": client["ClientId"], "Name": client["ClientName"],
-                "ClientSecret": client.get("ClientSecret", "")}
+        return {
+            "Ref": client["ClientId"],
+            "ClientId": client["ClientId"],
+            "Name": client["ClientName"],
+            "ClientSecret": client.get("ClientSecret", ""),
+        }
 
     def _user_pool_group(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
         request = {k: v for k, v in p.items() if k in ("Description", "Precedence", "RoleArn")}
@@ -212,9 +265,15 @@ class Provisioner:
         )
         self.lambdas.register(spec)
         self.client("lambda").create_function(
-            FunctionName=name, Runtime=p.get("Runtime", "python3.11"), Role=LOCAL_ROLE_ARN, Handler=spec.handler,
-            Code={"ZipFile": _placeholder_zip()}, Timeout=spec.timeout_seconds, MemorySize=spec.memory_mb,
-            Environment={"Variables": spec.environment}, Architectures=p.get("Architectures", ["x86_64"]),
+            FunctionName=name,
+            Runtime=p.get("Runtime", "python3.11"),
+            Role=LOCAL_ROLE_ARN,
+            Handler=spec.handler,
+            Code={"ZipFile": _placeholder_zip()},
+            Timeout=spec.timeout_seconds,
+            MemorySize=spec.memory_mb,
+            Environment={"Variables": spec.environment},
+            Architectures=p.get("Architectures", ["x86_64"]),
         )
         attrs = {"Ref": name, "Arn": spec.arn}
         self.resolver.attributes[logical_id] = attrs  # events may refer to the function itself
@@ -226,30 +285,35 @@ class Provisioner:
         if kind in ("EventBridgeRule", "CloudWatchEvent"):
             target = {"Id": (p.get("Target") or {}).get("Id", f"{logical_id}{event_name}LambdaTarget")[:64], "Arn": spec.arn}
             target.update(_target_options(p))
-            self._put_rule(f"{self.stack_name}-{logical_id}{event_name}", p.get("EventBusName"), p.get("Pattern"), None,
-                           [target], p.get("State", "ENABLED"))
+            self._put_rule(
+                f"{self.stack_name}-{logical_id}{event_name}",
+                p.get("EventBusName"),
+                p.get("Pattern"),
+                None,
+                [target],
+                p.get("State", "ENABLED"),
+            )
         elif kind == "DynamoDB":
             destination = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-            self.result.stream_mappings.append(StreamMapping(
-                function_name=spec.name,
-                stream_arn=p["Stream"],
-                batch_size=int(p.get("BatchSize", 100)),
-                batching_window_seconds=float(p.get("MaximumBatchingWindowInSeconds", 0)),
-                maximum_retry_attempts=int(p.get("MaximumRetryAttempts", -1)),
-                bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
-                report_batch_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
-                on_failure_arn=destination,
-                starting_position=p.get("StartingPosition", "LATEST"),
-            ))
+            self.result.stream_mappings.append(
+                StreamMapping(
+                    function_name=spec.name,
+                    stream_arn=p["Stream"],
+                    batch_size=int(p.get("BatchSize", 100)),
+                    batching_window_seconds=float(p.get("MaximumBatchingWindowInSeconds", 0)),
+                    maximum_retry_attempts=int(p.get("MaximumRetryAttempts", -1)),
+                    bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
+                    report_batch_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
+                    on_failure_arn=destination,
+                    starting_position=p.get("StartingPosition", "LATEST"),
+                )
+            )
         else:
             LOG.warning("%s: event source %s (%s) is not driven by the local runtime", logical_id, event_name, kind)
 
     def _state_machine(self, logical_id: str, p: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
         name = self._name(logical_id, p.get("Name"))
-        if "DefinitionUri" in p:
-            text = (self.project_dir / p["DefinitionUri"]).read_text()
-        else:
-            text = json.dumps(p["Definition"])
+        text = (self.project_dir / p["DefinitionUri"]).read_text() if "DefinitionUri" in p else json.dumps(p["Definition"])
         definition = substitute(text, p.get("DefinitionSubstitutions") or {})
         arn = self.client("stepfunctions").create_state_machine(
             name=name, definition=definition, roleArn=LOCAL_ROLE_ARN, type=p.get("Type", "STANDARD")
@@ -259,11 +323,20 @@ class Provisioner:
         for event_name, event in (resource.get("Properties", {}).get("Events") or {}).items():
             ep = self.resolver.resolve(event.get("Properties", {}))
             if event["Type"] in ("EventBridgeRule", "CloudWatchEvent"):
-                target = {"Id": (ep.get("Target") or {}).get("Id", f"{logical_id}{event_name}StepFunctionsTarget")[:64],
-                          "Arn": arn, "RoleArn": LOCAL_ROLE_ARN}
+                target = {
+                    "Id": (ep.get("Target") or {}).get("Id", f"{logical_id}{event_name}StepFunctionsTarget")[:64],
+                    "Arn": arn,
+                    "RoleArn": LOCAL_ROLE_ARN,
+                }
                 target.update(_target_options(ep))
-                self._put_rule(f"{self.stack_name}-{logical_id}{event_name}", ep.get("EventBusName"), ep.get("Pattern"),
-                               None, [target], ep.get("State", "ENABLED"))
+                self._put_rule(
+                    f"{self.stack_name}-{logical_id}{event_name}",
+                    ep.get("EventBusName"),
+                    ep.get("Pattern"),
+                    None,
+                    [target],
+                    ep.get("State", "ENABLED"),
+                )
             else:
                 LOG.warning("%s: event source %s (%s) is not driven by the local runtime", logical_id, event_name, event["Type"])
         return attrs

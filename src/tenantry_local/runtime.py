@@ -70,7 +70,12 @@ class LocalRuntime:
         moto_patches.install()
         self.lambdas = LambdaService(worker_base_env(self.endpoint), log_dir=self.log_dir)
         self.faults = FaultInjector()
-        HOOKS.lambdas, HOOKS.faults, HOOKS.endpoint_url, HOOKS.time_scale = self.lambdas, self.faults, self.endpoint, self.time_scale
+        HOOKS.lambdas, HOOKS.faults, HOOKS.endpoint_url, HOOKS.time_scale = (
+            self.lambdas,
+            self.faults,
+            self.endpoint,
+            self.time_scale,
+        )
         self._start_server()
         self._provision()
         self.started_in = time.perf_counter() - began
@@ -92,6 +97,8 @@ class LocalRuntime:
         self.stop()
 
     def _prepare_process_environment(self) -> None:
+        # moto's interpreter logs every caught task error at ERROR; the execution history already says it.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         # moto's Step Functions interpreter calls the server on localhost:$MOTO_PORT; clients made in
         # this process (provisioning, the demo) need a region and some credentials.
         os.environ["MOTO_PORT"] = str(self.port)
@@ -125,8 +132,12 @@ class LocalRuntime:
                 from botocore.config import Config
 
                 self._clients[service] = boto3.client(
-                    service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="local",
-                    aws_secret_access_key="local", config=Config(retries={"max_attempts": 2}, max_pool_connections=32),
+                    service,
+                    endpoint_url=self.endpoint,
+                    region_name=REGION,
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                    config=Config(retries={"max_attempts": 2}, max_pool_connections=32),
                 )
             return self._clients[service]
 
@@ -137,7 +148,7 @@ class LocalRuntime:
     def describe(self) -> dict[str, Any]:
         """What /_tenantry/health reports: readiness, the stack's outputs, resources by type."""
         counts: dict[str, int] = {}
-        for kind in (self.provisioned.types.values() if self.provisioned else []):
+        for kind in self.provisioned.types.values() if self.provisioned else []:
             counts[kind] = counts.get(kind, 0) + 1
         return {
             "ready": self.provisioned is not None,
@@ -166,8 +177,10 @@ class LocalRuntime:
 def ready_line(runtime: LocalRuntime) -> str:
     info = runtime.describe()
     total = sum(info["resources"].values())
-    return (f"Tenantry local runtime ready on {runtime.endpoint} (region {REGION}, {total} resources from template.yaml, "
-            f"time scale {runtime.time_scale}) in {runtime.started_in:.2f}s")
+    return (
+        f"Tenantry local runtime ready on {runtime.endpoint} (region {REGION}, {total} resources from template.yaml, "
+        f"time scale {runtime.time_scale}) in {runtime.started_in:.2f}s"
+    )
 
 
 def health_json(runtime: LocalRuntime) -> str:

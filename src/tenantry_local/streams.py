@@ -36,7 +36,9 @@ class StreamMapping:
 
 
 class StreamPoller:
-    def __init__(self, lambdas: LambdaService, streams_client: Any, sqs_client: Any, time_scale: float, poll_interval: float = 0.05):
+    def __init__(
+        self, lambdas: LambdaService, streams_client: Any, sqs_client: Any, time_scale: float, poll_interval: float = 0.05
+    ):
         self._lambdas = lambdas
         self._streams = streams_client
         self._sqs = sqs_client
@@ -162,8 +164,7 @@ class StreamPoller:
                 "condition": "RetryAttemptsExhausted",
                 "approximateInvokeCount": mapping.maximum_retry_attempts + 1,
             },
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
-                                "functionError": result.function_error or ""},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": result.function_error or ""},
             "version": "1.0",
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
             "DDBStreamBatchInfo": {
@@ -189,7 +190,8 @@ class StreamPoller:
     def _peek(self, mapping: StreamMapping, shard_id: str) -> bool:
         after = mapping.checkpoints.get(shard_id)
         kwargs: dict[str, Any] = (
-            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+            if after
             else {"ShardIteratorType": "TRIM_HORIZON"}
         )
         iterator = self._streams.get_shard_iterator(StreamArn=mapping.stream_arn, ShardId=shard_id, **kwargs)

@@ -35,8 +35,25 @@ def _construct(tag: str):
     return construct
 
 
-for _tag in ("Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or",
-             "FindInMap", "Base64", "GetAZs", "ImportValue", "Condition", "Cidr"):
+for _tag in (
+    "Ref",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "Select",
+    "Split",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "FindInMap",
+    "Base64",
+    "GetAZs",
+    "ImportValue",
+    "Condition",
+    "Cidr",
+):
     _CfnLoader.add_constructor(f"!{_tag}", _construct(_tag))
 
 
@@ -93,7 +110,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 result = self.ref(arg)
                 return _NO_VALUE if result is None and arg == "AWS::NoValue" else result
@@ -222,9 +239,9 @@ def apply_globals(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for logical_id, resource in template.get("Resources", {}).items():
         defaults = globals_by_type.get(resource["Type"])
-        if defaults:
-            resource = {**resource, "Properties": _merge(defaults, resource.get("Properties", {}))}
-        merged[logical_id] = resource
+        merged[logical_id] = (
+            {**resource, "Properties": _merge(defaults, resource.get("Properties", {}))} if defaults else resource
+        )
     return merged
 
 

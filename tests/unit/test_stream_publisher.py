@@ -34,13 +34,24 @@ class RecordingEventBridge:
 
 def tenant_change(seq: int, tenant_id: str, old_status: str | None, new_status: str) -> dict:
     def image(status):
-        return {"PK": {"S": f"TENANT#{tenant_id}"}, "SK": {"S": "TENANT"}, "entity": {"S": "Tenant"},
-                "tenantId": {"S": tenant_id}, "tenantName": {"S": "Acme"}, "isolation": {"S": "shared"},
-                "status": {"S": status}, "requestId": {"S": f"req-{tenant_id}"}, "userPoolId": {"S": "us-east-1_x"},
-                "offboardingRequestId": {"S": f"off-{tenant_id}"}}
+        return {
+            "PK": {"S": f"TENANT#{tenant_id}"},
+            "SK": {"S": "TENANT"},
+            "entity": {"S": "Tenant"},
+            "tenantId": {"S": tenant_id},
+            "tenantName": {"S": "Acme"},
+            "isolation": {"S": "shared"},
+            "status": {"S": status},
+            "requestId": {"S": f"req-{tenant_id}"},
+            "userPoolId": {"S": "us-east-1_x"},
+            "offboardingRequestId": {"S": f"off-{tenant_id}"},
+        }
 
-    change = {"Keys": {"PK": {"S": f"TENANT#{tenant_id}"}, "SK": {"S": "TENANT"}}, "SequenceNumber": str(seq),
-              "NewImage": image(new_status)}
+    change = {
+        "Keys": {"PK": {"S": f"TENANT#{tenant_id}"}, "SK": {"S": "TENANT"}},
+        "SequenceNumber": str(seq),
+        "NewImage": image(new_status),
+    }
     if old_status:
         change["OldImage"] = image(old_status)
     return {"eventID": f"record-{seq}", "eventName": "MODIFY" if old_status else "INSERT", "dynamodb": change}

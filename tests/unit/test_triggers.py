@@ -8,9 +8,17 @@ from tenantry.triggers import SignUpRefused, add_token_claims, check_sign_up
 
 
 def token_event(pool="us-east-1_shared", groups=("Member", "Admin")):
-    return {"version": "2", "triggerSource": "TokenGeneration_Authentication", "userPoolId": pool, "userName": "u",
-            "request": {"userAttributes": {"sub": "s", "custom:tenant_id": "tnt-1"},
-                        "groupConfiguration": {"groupsToOverride": list(groups)}}, "response": {}}
+    return {
+        "version": "2",
+        "triggerSource": "TokenGeneration_Authentication",
+        "userPoolId": pool,
+        "userName": "u",
+        "request": {
+            "userAttributes": {"sub": "s", "custom:tenant_id": "tnt-1"},
+            "groupConfiguration": {"groupsToOverride": list(groups)},
+        },
+        "response": {},
+    }
 
 
 def test_token_claims_carry_tenant_highest_role_and_isolation():
@@ -36,8 +44,9 @@ def test_self_sign_up_is_refused_without_a_lookup():
     assert looked_up == []
 
 
-@pytest.mark.parametrize(("status", "allowed"), [("ACTIVE", True), ("ONBOARDING", True), ("OFFBOARDED", False),
-                                                 ("FAILED", False), (None, False)])
+@pytest.mark.parametrize(
+    ("status", "allowed"), [("ACTIVE", True), ("ONBOARDING", True), ("OFFBOARDED", False), ("FAILED", False), (None, False)]
+)
 def test_admin_created_users_need_a_live_tenant(status, allowed):
     event = sign_up_event("PreSignUp_AdminCreateUser")
     if allowed:
