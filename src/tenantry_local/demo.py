@@ -20,6 +20,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _free_port(preferred: int = 4566) -> int:
+    """`preferred` if it is free (0: any free port)."""
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", preferred))

@@ -3,6 +3,7 @@ behaviour)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,8 @@ class Hooks:
     time_scale: float = 1.0
     # Called with (detail_type, source, detail) for events AWS itself emits (CloudTrail API calls).
     emit_aws_event: Callable[..., None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Every AWS API call the endpoint served, as "service:Operation" -> count (for per-flow call counts).
+    api_calls: Counter[str] = field(default_factory=Counter)
 
 
 HOOKS = Hooks()

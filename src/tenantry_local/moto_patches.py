@@ -329,13 +329,15 @@ def _check_cognito() -> bool:
 
 # ---------------------------------------------------------------------------------------------------
 # 6. Fault injection: make the next N calls of an operation fail with a given AWS error, so tests can
-#    drive a workflow into its Retry and Catch paths through the real API (like AWS FIS, locally).
+#    drive a workflow into its Retry and Catch paths through the real API (like AWS FIS, locally). The
+#    same wrapper counts every call served, so a flow's AWS calls can be measured.
 def _patch_fault_injection() -> None:
     from moto.core.responses import BaseResponse
 
     original = BaseResponse.call_action
 
     def call_action(self: Any) -> Any:
+        HOOKS.api_calls[f"{self.boto3_service_name}:{self._get_action()}"] += 1
         faults = HOOKS.faults
         if faults is not None and faults.armed:
             body = self.body.decode(errors="replace") if isinstance(self.body, bytes) else str(self.body or "")

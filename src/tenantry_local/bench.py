@@ -1,0 +1,111 @@
+"""`make bench`: measurements kept out of `make test`.
+
+- time to ready: `make local` started as a separate process, until it prints its ready line (N runs);
+- demo wall time: `make demo` end to end, as a separate process (N runs);
+- state transitions of each onboarding path, and AWS calls made by the functions, from one demo run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_to_ready() -> float:
+    env = {**os.environ, "PORT": str(_port())}
+    env.pop("MAKEFLAGS", None)
+    began = time.perf_counter()
+    process = subprocess.Popen(["make", "--no-print-directory", "local"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            if "ready on" in line:
+                return time.perf_counter() - began
+        raise RuntimeError("make local exited before it was ready")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+
+
+def demo_run() -> tuple[float, str]:
+    env = {k: v for k, v in os.environ.items() if k != "MAKEFLAGS"}
+    began = time.perf_counter()
+    result = subprocess.run(["make", "--no-print-directory", "demo"], cwd=PROJECT, env=env, capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        raise RuntimeError(result.stdout + result.stderr)
+    return time.perf_counter() - began, result.stdout
+
+
+def calls_per_flow() -> None:
+    """Each onboarding path alone on a fresh runtime: AWS calls served and state transitions."""
+    from tenantry_local.demo import Demo, _free_port
+    from tenantry_local.hooks import HOOKS
+    from tenantry_local.runtime import LocalRuntime
+
+    runtime = LocalRuntime(PROJECT, port=_free_port(0)).start()
+    try:
+        demo = Demo(runtime)
+        flows = {
+            "shared": {"isolation": "shared"},
+            "dedicated": {"isolation": "dedicated"},
+            "invalid": {"isolation": "shared", "admin": {"email": "nope", "name": "X"}},
+        }
+        for label, change in flows.items():
+            request_id = f"bench-{demo.run}-{label}"
+            detail = {"requestId": request_id, "tenantName": f"Bench {label}", "isolation": "shared",
+                      "admin": {"email": f"{label}@bench.example", "name": "Bench Admin"}} | change
+            runtime.wait_settled()
+            HOOKS.api_calls.clear()
+            demo.post(detail)
+            execution = demo.wait([f"onboard-{request_id}"])[f"onboard-{request_id}"]
+            runtime.wait_settled()
+            demo.received_events()
+            calls = dict(HOOKS.api_calls)
+            # the bench's own calls (PutEvents to start, the polling) are not the flow's
+            for own in ("events:PutEvents", "stepfunctions:DescribeExecution", "dynamodbstreams:DescribeStream",
+                        "dynamodbstreams:GetShardIterator", "dynamodbstreams:GetRecords", "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage"):
+                calls.pop(own, None)
+            transitions = len(demo.states(execution["executionArn"]))
+            print(f"{label:<9} {execution['status']:<9} {transitions:>2} state transitions, {sum(calls.values()):>2} AWS calls "
+                  f"by the flow: {json.dumps(dict(sorted(calls.items())))}")
+    finally:
+        runtime.stop()
+
+
+def main() -> int:
+    calls_per_flow()
+    runs = int(os.environ.get("BENCH_RUNS", "5"))
+    ready = [time_to_ready() for _ in range(runs)]
+    print(f"make local, time to ready over {runs} runs: median {statistics.median(ready):.2f}s, "
+          f"min {min(ready):.2f}s, max {max(ready):.2f}s")
+    walls, output = [], ""
+    for _ in range(runs):
+        wall, output = demo_run()
+        walls.append(wall)
+    print(f"make demo, wall time over {runs} runs: median {statistics.median(walls):.2f}s, "
+          f"min {min(walls):.2f}s, max {max(walls):.2f}s")
+    transitions = re.search(r"State transitions: (.*)", output)
+    print(f"state transitions per onboarding execution (last demo run): {transitions.group(1) if transitions else '?'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
