@@ -31,8 +31,15 @@ def time_to_ready() -> float:
     env = {**os.environ, "PORT": str(_port())}
     env.pop("MAKEFLAGS", None)
     began = time.perf_counter()
-    process = subprocess.Popen(["make", "--no-print-directory", "local"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "local"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         for line in process.stdout:  # type: ignore[union-attr]
             if "ready on" in line:
@@ -46,8 +53,9 @@ def time_to_ready() -> float:
 def demo_run() -> tuple[float, str]:
     env = {k: v for k, v in os.environ.items() if k != "MAKEFLAGS"}
     began = time.perf_counter()
-    result = subprocess.run(["make", "--no-print-directory", "demo"], cwd=PROJECT, env=env, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "demo"], cwd=PROJECT, env=env, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stdout + result.stderr)
     return time.perf_counter() - began, result.stdout
@@ -69,23 +77,45 @@ def calls_per_flow() -> None:
         }
         for label, change in flows.items():
             request_id = f"bench-{demo.run}-{label}"
-            detail = {"requestId": request_id, "tenantName": f"Bench {label}", "isolation": "shared",
-                      "admin": {"email": f"{label}@bench.example", "name": "Bench Admin"}} | change
+            detail = {
+                "requestId": request_id,
+                "tenantName": f"Bench {label}",
+                "isolation": "shared",
+                "admin": {"email": f"{label}@bench.example", "name": "Bench Admin"},
+            } | change
             runtime.wait_settled()
             HOOKS.api_calls.clear()
+            invocations_before = dict(runtime.lambdas.invocations)
             demo.post(detail)
             execution = demo.wait([f"onboard-{request_id}"])[f"onboard-{request_id}"]
             runtime.wait_settled()
             demo.received_events()
             calls = dict(HOOKS.api_calls)
-            # the bench's own calls (PutEvents to start, the polling) are not the flow's
-            for own in ("events:PutEvents", "stepfunctions:DescribeExecution", "dynamodbstreams:DescribeStream",
-                        "dynamodbstreams:GetShardIterator", "dynamodbstreams:GetRecords", "sqs:ReceiveMessage",
-                        "sqs:DeleteMessage"):
+            # Not the flow's: the bench's own PutEvents, its polling, the local stream poller's reads and
+            # the Lambda API's Invoke (counted below as function invocations, whoever invoked them).
+            calls["events:PutEvents"] -= 1
+            for own in (
+                "stepfunctions:DescribeExecution",
+                "dynamodbstreams:DescribeStream",
+                "dynamodbstreams:GetShardIterator",
+                "dynamodbstreams:GetRecords",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "lambda:Invoke",
+            ):
                 calls.pop(own, None)
+            calls = {k: v for k, v in calls.items() if v}
+            invoked = {
+                k: v - invocations_before.get(k, 0)
+                for k, v in runtime.lambdas.invocations.items()
+                if v - invocations_before.get(k, 0)
+            }
             transitions = len(demo.states(execution["executionArn"]))
-            print(f"{label:<9} {execution['status']:<9} {transitions:>2} state transitions, {sum(calls.values()):>2} AWS calls "
-                  f"by the flow: {json.dumps(dict(sorted(calls.items())))}")
+            print(
+                f"{label:<9} {execution['status']:<9} {transitions:>2} state transitions; {sum(calls.values()):>2} AWS API calls "
+                f"{json.dumps(dict(sorted(calls.items())))}; {sum(invoked.values())} function invocations "
+                f"{json.dumps(dict(sorted(invoked.items())))}"
+            )
     finally:
         runtime.stop()
 
@@ -94,14 +124,18 @@ def main() -> int:
     calls_per_flow()
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     ready = [time_to_ready() for _ in range(runs)]
-    print(f"make local, time to ready over {runs} runs: median {statistics.median(ready):.2f}s, "
-          f"min {min(ready):.2f}s, max {max(ready):.2f}s")
+    print(
+        f"make local, time to ready over {runs} runs: median {statistics.median(ready):.2f}s, "
+        f"min {min(ready):.2f}s, max {max(ready):.2f}s"
+    )
     walls, output = [], ""
     for _ in range(runs):
         wall, output = demo_run()
         walls.append(wall)
-    print(f"make demo, wall time over {runs} runs: median {statistics.median(walls):.2f}s, "
-          f"min {min(walls):.2f}s, max {max(walls):.2f}s")
+    print(
+        f"make demo, wall time over {runs} runs: median {statistics.median(walls):.2f}s, "
+        f"min {min(walls):.2f}s, max {max(walls):.2f}s"
+    )
     transitions = re.search(r"State transitions: (.*)", output)
     print(f"state transitions per onboarding execution (last demo run): {transitions.group(1) if transitions else '?'}")
     return 0
