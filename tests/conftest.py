@@ -36,6 +36,7 @@ class OutboundEvents:
         events.put_rule(Name="test-outbound-watch", EventBusName=bus, EventPattern=json.dumps({"source": ["tenantry"]}))
         events.put_targets(Rule="test-outbound-watch", EventBusName=bus, Targets=[{"Id": "watch", "Arn": queue_arn}])
         self.seen: list[dict[str, Any]] = []
+        self.violations: list[str] = []
         self._lock = threading.Lock()
 
     def drain(self) -> list[dict[str, Any]]:
@@ -44,10 +45,24 @@ class OutboundEvents:
             if not messages:
                 break
             for message in messages:
+                event = json.loads(message["Body"])
                 with self._lock:
-                    self.seen.append(json.loads(message["Body"]))
+                    self.seen.append(event)
+                    self.violations += self._violations(event)
                 self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return self.seen
+
+    @staticmethod
+    def _violations(event: dict[str, Any]) -> list[str]:
+        """Every event Tenantry publishes must satisfy its schema and come from source tenantry."""
+        from tenantry import schemas
+
+        found = [] if event["source"] == "tenantry" else [f"{event['detail-type']}: source {event['source']}"]
+        try:
+            schemas.check(event["detail-type"], event["detail"])
+        except (schemas.SchemaViolation, schemas.UnknownEventType) as error:
+            found.append(f"{event['detail-type']}: {error!r}")
+        return found
 
     def matching(self, detail_type: str | None = None, **fields: Any) -> list[dict[str, Any]]:
         self._runtime.wait_settled()
@@ -84,10 +99,15 @@ def outbound(runtime):
 
 
 @pytest.fixture(autouse=True)
-def _no_leftover_faults(request):
+def _every_published_event_matches_its_schema(request):
+    """After each test on the runtime: no leftover fault, and every event published so far is valid."""
     yield
     if "runtime" in request.fixturenames:
         request.getfixturevalue("runtime").faults.clear()
+    if "outbound" in request.fixturenames:
+        outbound = request.getfixturevalue("outbound")
+        outbound.drain()
+        assert outbound.violations == [], outbound.violations
 
 
 class Tenantry:
