@@ -157,12 +157,13 @@ def test_concurrent_copies_create_exactly_one_tenant(tenantry, outbound):
     for t in threads:
         t.join()
     finished = [tenantry.wait_execution(MACHINE, n) for n in [f"onboard-{request_id}", *names]]
-    assert all(e["status"] == "SUCCEEDED" for e in finished)
-    endings = sorted(tenantry.states(e["executionArn"])[-1] for e in finished)
-    assert endings == ["DuplicateRequestIgnored", "DuplicateRequestIgnored", "TenantOnboarded"]
+    paths = {e["name"]: (e["status"], tenantry.states(e["executionArn"])) for e in finished}
+    assert all(status == "SUCCEEDED" for status, _ in paths.values()), paths
+    endings = sorted(states[-1] for _, states in paths.values())
+    assert endings == ["DuplicateRequestIgnored", "DuplicateRequestIgnored", "TenantOnboarded"], paths
     [tenant] = tenantry.tenants_for_request(request_id)
     assert len(tenantry.pools_named(f"tenantry-{tenant['tenantId']}")) == 1
-    assert len(outbound.wait_for("TenantOnboarded", requestId=request_id)) == 1
+    assert len(outbound.wait_for("TenantOnboarded", timeout=30, requestId=request_id)) == 1, outbound.seen[-6:]
 
 
 # ------------------------------------------------------------------------------------- invalid requests
