@@ -52,9 +52,9 @@ bench: $(VENV)/.installed
 
 # sam build: the shared layer is the tenantry package, its schemas and its pinned dependencies.
 build-SharedLayer:
-	mkdir -p "$(ARTIFACTS_DIR)/python/tenantry/schemas"
+	mkdir -p "$(ARTIFACTS_DIR)/python/tenantry/event_schemas"
 	cp -r src/tenantry/. "$(ARTIFACTS_DIR)/python/tenantry/"
-	cp -r schemas/events "$(ARTIFACTS_DIR)/python/tenantry/schemas/"
+	cp -r schemas/events/. "$(ARTIFACTS_DIR)/python/tenantry/event_schemas/"
 	python3 -m pip install --quiet --no-deps --only-binary=:all: --platform manylinux2014_aarch64 \
 	  --python-version 3.11 --implementation cp -r layers/shared/requirements.txt -t "$(ARTIFACTS_DIR)/python"
 

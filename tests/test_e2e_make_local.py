@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -13,40 +12,15 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, free_port
+from tenantry_local.subprocess_runtime import make_local
 
 AWS_CLI = os.environ.get("AWS_CLI") or str(ROOT / ".venv-tools" / "bin" / "aws")
 
 
 @pytest.fixture(scope="module")
 def served():
-    port = free_port()
-    env = {**os.environ, "PORT": str(port)}
-    env.pop("MAKEFLAGS", None)
-    began = time.monotonic()
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    ready_line, seen = None, []
-    while time.monotonic() - began < 90:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if "ready on" in line:
-            ready_line = line.strip()
-            break
-    try:
-        assert ready_line, "make local never said it was ready:\n" + "".join(seen)
-        yield {"endpoint": f"http://127.0.0.1:{port}", "ready_line": ready_line, "seconds": time.monotonic() - began}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+    with make_local(free_port()) as running:
+        yield {"endpoint": running.endpoint, "ready_line": running.ready_line, "seconds": running.seconds_to_ready}
 
 
 def aws(served, *args: str) -> dict:

@@ -12,8 +12,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-# In the Lambda layer the schemas are copied next to this module; in a checkout they live at the root.
-_CANDIDATE_DIRS = (Path(__file__).parent / "schemas" / "events", Path(__file__).resolve().parents[2] / "schemas" / "events")
+# In the Lambda layer the schemas are copied into the package (make build-SharedLayer); in a checkout
+# they live at the project root.
+_CANDIDATE_DIRS = (Path(__file__).parent / "event_schemas", Path(__file__).resolve().parents[2] / "schemas" / "events")
 
 _REASONS = {
     "required": "MISSING_FIELD",

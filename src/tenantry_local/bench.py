@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tenantry_local.subprocess_runtime import make_local
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -28,26 +29,8 @@ def _port() -> int:
 
 
 def time_to_ready() -> float:
-    env = {**os.environ, "PORT": str(_port())}
-    env.pop("MAKEFLAGS", None)
-    began = time.perf_counter()
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "local"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        for line in process.stdout:  # type: ignore[union-attr]
-            if "ready on" in line:
-                return time.perf_counter() - began
-        raise RuntimeError("make local exited before it was ready")
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait()
+    with make_local(_port()) as served:
+        return served.seconds_to_ready
 
 
 def demo_run() -> tuple[float, str]:
