@@ -69,7 +69,7 @@ def tasks(states: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def required_permissions(state: dict[str, Any], substitutions: dict[str, Any]) -> list[tuple[str, Any]]:
     """(IAM action, resource the statement must name, or None for any) for one Task state."""
-    resource: str = state["Resource"]
+    resource: str = state["Resource"].removesuffix(".waitForTaskToken").removesuffix(".sync")
     parameters = state.get("Parameters", {})
 
     def logical(value: str) -> Any:

@@ -17,12 +17,14 @@ from tenantry.observability import logger
 class Settings:
     tenant_onboarding_state_machine_arn: str
     tenant_offboarding_state_machine_arn: str
+    user_registration_state_machine_arn: str
 
 
 SETTINGS = load_settings(Settings)
 WORKFLOWS = {
     "TenantOnboardingRequested": SETTINGS.tenant_onboarding_state_machine_arn,
     "TenantOffboardingRequested": SETTINGS.tenant_offboarding_state_machine_arn,
+    "UserRegistrationRequested": SETTINGS.user_registration_state_machine_arn,
 }
 log = logger()
 

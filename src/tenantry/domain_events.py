@@ -42,21 +42,27 @@ def _tenant_events(old: Image | None, new: Image | None) -> list[tuple[str, dict
     return []
 
 
+_STATUS_EVENTS = {("PENDING", "ACTIVE"): "UserActivated", ("PENDING", "EXPIRED"): "UserActivationExpired"}
+
+
 def _user_events(old: Image | None, new: Image | None) -> list[tuple[str, dict[str, Any]]]:
-    if old is None and new is not None:
-        return [
-            (
-                "UserRegistered",
-                {
-                    "requestId": new["requestId"],
-                    "tenantId": new["tenantId"],
-                    "userId": new["userId"],
-                    "email": new["email"],
-                    "role": new["role"],
-                },
-            )
-        ]
-    return []
+    if new is None:
+        return [] if old is None else [("UserDeleted", {"tenantId": old["tenantId"], "userId": old["userId"]})]
+    who = {"tenantId": new["tenantId"], "userId": new["userId"]}
+    if old is None:
+        return [("UserRegistered", {"requestId": new["requestId"], **who, "email": new["email"], "role": new["role"]})]
+    events: list[tuple[str, dict[str, Any]]] = []
+    if old.get("status") != new.get("status"):
+        named = _STATUS_EVENTS.get((old.get("status"), new.get("status")))
+        events.append((named, who) if named else ("UserStatusChanged", {**who, "from": old["status"], "to": new["status"]}))
+    if old.get("role") != new.get("role"):
+        events.append(("UserRoleChanged", {**who, "from": old["role"], "to": new["role"]}))
+    before, after = set(old.get("badges") or []), set(new.get("badges") or [])
+    events += [("BadgeIssued", {**who, "badge": badge}) for badge in sorted(after - before)]
+    events += [("BadgeRevoked", {**who, "badge": badge}) for badge in sorted(before - after)]
+    if bool(old.get("mfaRequired")) != bool(new.get("mfaRequired")):
+        events.append(("MfaRequirementChanged", {**who, "required": bool(new.get("mfaRequired"))}))
+    return events
 
 
 def _no_events(old: Image | None, new: Image | None) -> list[tuple[str, dict[str, Any]]]:
@@ -67,7 +73,11 @@ def _no_events(old: Image | None, new: Image | None) -> list[tuple[str, dict[str
 _MAPPERS: dict[str, Callable[[Image | None, Image | None], list[tuple[str, dict[str, Any]]]]] = {
     "Tenant": _tenant_events,
     "User": _user_events,
+    # bookkeeping: reservations, uniqueness claims, activation codes (hash only; never published)
     "Request": _no_events,
+    "EmailClaim": _no_events,
+    "HandleClaim": _no_events,
+    "Activation": _no_events,
 }
 
 
@@ -91,4 +101,8 @@ def events_for_record(record: dict[str, Any]) -> list[OutboundEvent]:
         pairs = mapper(old, new)
     except KeyError as error:
         raise MalformedRecord(f"{record_id}: {entity} item lacks {error}") from error
-    return [OutboundEvent(t, {"eventId": event_id(record_id, t), **d}) for t, d in pairs]
+    # Several events of one type from one record (two badges) are told apart by their detail.
+    return [
+        OutboundEvent(t, {"eventId": event_id(record_id if d.get("badge") is None else f"{record_id}|{d['badge']}", t), **d})
+        for t, d in pairs
+    ]

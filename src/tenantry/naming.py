@@ -12,6 +12,7 @@ _EXECUTION_NAME_MAX = 80
 WORKFLOW_PREFIXES = {
     "TenantOnboardingRequested": "onboard",
     "TenantOffboardingRequested": "offboard",
+    "UserRegistrationRequested": "register",
 }
 
 

@@ -24,3 +24,22 @@ def highest_role(groups: list[str]) -> str | None:
         if role in groups:
             return role
     return None
+
+
+def rank(role: str) -> int:
+    """0 for Admin, the highest; a larger number is a lower role."""
+    return ROLES_HIGHEST_FIRST.index(role)
+
+
+MANAGING_ROLES = ("Admin", "SuperUser")
+
+
+def may_grant(requester_role: str | None, granted_role: str) -> bool:
+    """Whether a user in `requester_role` may give someone `granted_role`.
+
+    Only Admins and SuperUsers manage users, and nobody grants a role above their own: a SuperUser may
+    create SuperUsers, Members and ReadOnly users, never an Admin.
+    """
+    if requester_role not in MANAGING_ROLES or granted_role not in ROLES_HIGHEST_FIRST:
+        return False
+    return rank(granted_role) >= rank(requester_role)

@@ -160,6 +160,8 @@ class Provisioner:
         if p.get("StreamSpecification"):
             request["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
         table = self.client("dynamodb").create_table(**request)["TableDescription"]
+        if p.get("TimeToLiveSpecification"):
+            self.client("dynamodb").update_time_to_live(TableName=name, TimeToLiveSpecification=p["TimeToLiveSpecification"])
         return {"Ref": name, "Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn")}
 
     def _queue(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,34 @@
+"""Workflow step (waitForTaskToken): issue the activation code and leave the registration waiting on it.
+
+The code goes out only in UserActivationCodeIssued; what returns to the workflow is its expiry."""
+
+from dataclasses import asdict, dataclass
+
+from tenantry.activation import ActivationStore, issue_code
+from tenantry.adapters import client
+from tenantry.adapters.eventbridge import EventPublisher
+from tenantry.config import load_settings
+from tenantry.observability import logger
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    event_bus_name: str
+    activation_code_ttl_seconds: int
+
+
+SETTINGS = load_settings(Settings)
+log = logger()
+
+
+def handler(event, context):
+    issued = issue_code(
+        ActivationStore(SETTINGS.table_name, client("dynamodb")),
+        EventPublisher(SETTINGS.event_bus_name, client("events")),
+        registration=event["registration"],
+        task_token=event["taskToken"],
+        ttl_seconds=SETTINGS.activation_code_ttl_seconds,
+    )
+    log.info("activation code issued", extra={"user_id": event["registration"]["userId"], "expires_at": issued.expiresAt})
+    return asdict(issued)

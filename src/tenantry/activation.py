@@ -1,0 +1,156 @@
+"""Activation codes: issued once per registration, kept only as a hash, single use, expiring.
+
+The code leaves Tenantry in exactly one place: the UserActivationCodeIssued event, meant for a
+notification service that emails it. It is never logged, never stored in clear, never part of a
+workflow's state (the registration execution waits on a task token, which the code unlocks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tenantry.adapters.dynamodb import from_item, to_item
+from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
+from tenantry.events import event_id
+
+CODE_BYTES = 32  # 256 bits of randomness, more than the 128 required
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def activation_key(hashed: str) -> dict[str, str]:
+    return {"PK": f"ACTIVATION#{hashed}", "SK": "ACTIVATION"}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class ActivationStore:
+    def __init__(self, table_name: str, dynamodb_client: Any):
+        self._table = table_name
+        self._ddb = dynamodb_client
+
+    def save(self, hashed: str, record: dict[str, Any]) -> None:
+        self._ddb.put_item(
+            TableName=self._table,
+            Item=to_item({**activation_key(hashed), **record}),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    def consume(self, hashed: str, request_id: str, now: datetime) -> bool:
+        """Mark the code used, if it is issued and unexpired; False when it is not."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=to_item(activation_key(hashed)),
+                UpdateExpression="SET #s = :used, usedBy = :request, usedAt = :now",
+                ConditionExpression="#s = :issued AND expiresAtEpoch > :epoch",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":used": "USED",
+                        ":issued": "ISSUED",
+                        ":request": request_id,
+                        ":now": _iso(now),
+                        ":epoch": int(now.timestamp()),
+                    }
+                ),
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get(self, hashed: str) -> dict[str, Any] | None:
+        item = self._ddb.get_item(TableName=self._table, Key=to_item(activation_key(hashed)), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    expiresAt: str  # noqa: N815
+
+
+def issue_code(
+    store: ActivationStore,
+    publisher: EventPublisher,
+    registration: dict[str, Any],
+    task_token: str,
+    ttl_seconds: int,
+    now: datetime | None = None,
+) -> IssuedCode:
+    """Create a code for `registration` ({tenantId, userId, email, requestId}), remember its hash with the
+    workflow's task token, and hand the code to the notification service through its event."""
+    now = now or datetime.now(UTC)
+    code = secrets.token_urlsafe(CODE_BYTES)
+    hashed = code_hash(code)
+    expires = now + timedelta(seconds=ttl_seconds)
+    store.save(
+        hashed,
+        {
+            "entity": "Activation",
+            "status": "ISSUED",
+            "taskToken": task_token,
+            "tenantId": registration["tenantId"],
+            "userId": registration["userId"],
+            "registrationRequestId": registration["requestId"],
+            "expiresAt": _iso(expires),
+            "expiresAtEpoch": int(expires.timestamp()),
+            "ttl": int(expires.timestamp()) + 86400,
+        },
+    )
+    event = OutboundEvent(
+        "UserActivationCodeIssued",
+        {
+            "eventId": event_id(hashed, "UserActivationCodeIssued"),
+            "tenantId": registration["tenantId"],
+            "userId": registration["userId"],
+            "email": registration["email"],
+            "code": code,
+            "expiresAt": _iso(expires),
+        },
+    )
+    if publisher.publish([event]):
+        raise RuntimeError("EventBridge did not accept UserActivationCodeIssued")
+    return IssuedCode(_iso(expires))
+
+
+@dataclass(frozen=True)
+class ActivationOutcome:
+    activated: bool
+    reason: str | None = None
+    message: str | None = None
+    userId: str | None = None  # noqa: N815
+    tenantId: str | None = None  # noqa: N815
+
+
+def activate(
+    store: ActivationStore, sfn_client: Any, code: str, request_id: str, now: datetime | None = None
+) -> ActivationOutcome:
+    """Use `code`: resume the registration waiting on it. A wrong, used or expired code changes nothing."""
+    now = now or datetime.now(UTC)
+    hashed = code_hash(code)
+    if not store.consume(hashed, request_id, now):
+        record = store.get(hashed)
+        if record is None:
+            return ActivationOutcome(False, "INVALID_CODE", "the activation code is not valid")
+        if record["status"] == "USED" and record.get("usedBy") == request_id:
+            return ActivationOutcome(True, userId=record["userId"], tenantId=record["tenantId"])  # a redelivered request
+        if record["status"] == "USED":
+            return ActivationOutcome(False, "CODE_ALREADY_USED", "the activation code was already used")
+        return ActivationOutcome(False, "CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
+    record = store.get(hashed) or {}
+    try:
+        sfn_client.send_task_success(
+            taskToken=record["taskToken"], output=json.dumps({"activationRequestId": request_id, "activatedAt": _iso(now)})
+        )
+    except (sfn_client.exceptions.TaskTimedOut, sfn_client.exceptions.TaskDoesNotExist):
+        return ActivationOutcome(False, "CODE_EXPIRED", "the registration this code belongs to has expired")
+    return ActivationOutcome(True, userId=record["userId"], tenantId=record["tenantId"])
