@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+ACTIVATION_TTL_SECONDS = 6
 
 
 def free_port() -> int:
@@ -88,7 +89,13 @@ class OutboundEvents:
 def runtime():
     from tenantry_local.runtime import LocalRuntime
 
-    rt = LocalRuntime(ROOT, port=free_port(), log_dir=ROOT / ".local" / "test-logs").start()
+    # A short activation TTL so that expiry can be observed; everything else as deployed.
+    rt = LocalRuntime(
+        ROOT,
+        port=free_port(),
+        log_dir=ROOT / ".local" / "test-logs",
+        parameters={"ActivationCodeTtlSeconds": str(ACTIVATION_TTL_SECONDS)},
+    ).start()
     yield rt
     rt.stop()
 
@@ -152,6 +159,25 @@ class Tenantry:
             time.sleep(0.05)
         raise AssertionError(f"execution {name} did not finish within {timeout}s")
 
+    def wait_execution_state(
+        self, machine_output: str, name: str, waiting_in: str = "IssueActivationCodeAndWait", timeout: float = 40.0
+    ) -> dict[str, Any]:
+        """Wait until the execution ends or parks in `waiting_in` (a task waiting for a callback);
+        the result has the last entered state as "state"."""
+        arn = self.outputs[machine_output].replace(":stateMachine:", ":execution:") + f":{name}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                described = self.sfn.describe_execution(executionArn=arn)
+            except self.sfn.exceptions.ExecutionDoesNotExist:
+                time.sleep(0.05)
+                continue
+            states = self.states(arn)
+            if described["status"] != "RUNNING" or (states and states[-1] == waiting_in):
+                return {**described, "state": states[-1] if states else None}
+            time.sleep(0.05)
+        raise AssertionError(f"execution {name} neither finished nor reached {waiting_in} within {timeout}s")
+
     def states(self, execution_arn: str) -> list[str]:
         history = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
         return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
@@ -200,6 +226,18 @@ class Tenantry:
 @pytest.fixture(scope="session")
 def tenantry(runtime, outbound):
     return Tenantry(runtime, outbound)
+
+
+def registration_request(request_id: str, tenant_id: str, role: str = "Member", **overrides: Any) -> dict[str, Any]:
+    detail = {
+        "requestId": request_id,
+        "tenantId": tenant_id,
+        "email": f"{request_id}@example.com",
+        "name": "Grace Hopper",
+        "role": role,
+    }
+    detail.update(overrides)
+    return detail
 
 
 def onboarding_request(request_id: str, isolation: str = "shared", **overrides: Any) -> dict[str, Any]:

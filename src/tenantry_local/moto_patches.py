@@ -340,7 +340,11 @@ def _patch_fault_injection() -> None:
         HOOKS.api_calls[f"{self.boto3_service_name}:{self._get_action()}"] += 1
         faults = HOOKS.faults
         if faults is not None and faults.armed:
-            body = self.body.decode(errors="replace") if isinstance(self.body, bytes) else str(self.body or "")
+            body = self.body
+            if isinstance(body, bytes):
+                body = body.decode(errors="replace")
+            elif not isinstance(body, str):  # moto's DynamoDB handler has already parsed the request
+                body = json.dumps(body, default=str)
             fault = faults.take(self.boto3_service_name, self._get_action(), body)
             if fault is not None:
                 return fault.response()

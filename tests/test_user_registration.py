@@ -1,0 +1,313 @@
+"""UserRegistration and activation, executed for real on the local runtime."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from conftest import ACTIVATION_TTL_SECONDS, onboarding_request, registration_request
+from tenantry import schemas
+
+ONBOARDING = "TenantOnboardingStateMachineArn"
+REGISTRATION = "UserRegistrationStateMachineArn"
+
+
+@pytest.fixture(scope="module")
+def tenants(tenantry):
+    """One shared and one dedicated tenant, each with its admin's profile."""
+    found = {}
+    for isolation in ("shared", "dedicated"):
+        request_id = tenantry.request_id(f"reg-{isolation}")
+        tenantry.post("TenantOnboardingRequested", onboarding_request(request_id, isolation))
+        assert tenantry.wait_execution(ONBOARDING, f"onboard-{request_id}")["status"] == "SUCCEEDED"
+        [tenant] = tenantry.tenants_for_request(request_id)
+        found[isolation] = tenant
+    return found
+
+
+def register(tenantry, detail):
+    tenantry.post("UserRegistrationRequested", detail)
+    return tenantry.wait_execution_state(REGISTRATION, f"register-{detail['requestId']}")
+
+
+def code_for(outbound, user_id):
+    [event] = outbound.wait_for("UserActivationCodeIssued", userId=user_id)
+    return event["detail"]["code"]
+
+
+def registered_user(tenantry, outbound, request_id):
+    [event] = outbound.wait_for("UserRegistered", requestId=request_id)
+    return event["detail"]["userId"]
+
+
+def activate(tenantry, code):
+    request_id = tenantry.request_id("act")
+    tenantry.post("UserActivationRequested", {"requestId": request_id, "code": code})
+    return request_id
+
+
+def make_user(tenantry, outbound, tenant, role, activate_it=True):
+    request_id = tenantry.request_id(f"mk-{role.lower()}")
+    execution = register(tenantry, registration_request(request_id, tenant["tenantId"], role))
+    assert execution["state"] == "IssueActivationCodeAndWait", execution
+    user_id = registered_user(tenantry, outbound, request_id)
+    if activate_it:
+        activate(tenantry, code_for(outbound, user_id))
+        assert tenantry.wait_execution(REGISTRATION, f"register-{request_id}")["status"] == "SUCCEEDED"
+    return user_id
+
+
+# ------------------------------------------------------------------------------------- to ACTIVE
+@pytest.mark.parametrize("isolation", ["shared", "dedicated"])
+def test_registration_then_activation_makes_an_active_user(tenantry, outbound, tenants, isolation):
+    tenant = tenants[isolation]
+    request_id = tenantry.request_id("reg")
+    # Given a registration request
+    detail = registration_request(request_id, tenant["tenantId"], "Member", name="grace  hopper-smith")
+    # When it is posted, the execution waits for activation, visible as RUNNING
+    pending = register(tenantry, detail)
+    assert pending["status"] == "RUNNING" and pending["state"] == "IssueActivationCodeAndWait"
+    user_id = registered_user(tenantry, outbound, request_id)
+    profile = tenantry.item(f"USER#{user_id}", "PROFILE")
+    assert profile["status"] == "PENDING" and profile["handle"] == "@GraceHopperSmith"
+    assert profile["badges"] == ["NEW_MEMBER"] and profile["data"] == {} and profile["role"] == "Member"
+    assert profile["tenantId"] == tenant["tenantId"]
+    user = tenantry.cognito.admin_get_user(UserPoolId=tenant["userPoolId"], Username=profile["username"])
+    attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    assert attributes["sub"] == user_id and attributes["custom:tenant_id"] == tenant["tenantId"]
+    groups = tenantry.cognito.admin_list_groups_for_user(UserPoolId=tenant["userPoolId"], Username=profile["username"])["Groups"]
+    assert [g["GroupName"] for g in groups] == ["Member"]
+    # The code is stored only as a hash
+    code = code_for(outbound, user_id)
+    assert len(code) >= 43  # 256 bits, url-safe base64
+    assert code not in json.dumps(tenantry.ddb.scan(TableName=tenantry.outputs["TableName"])["Items"])
+    # When the user activates
+    activate(tenantry, code)
+    done = tenantry.wait_execution(REGISTRATION, f"register-{request_id}")
+    # Then the profile is ACTIVE, the email verified, UserActivated published
+    assert done["status"] == "SUCCEEDED" and tenantry.states(done["executionArn"])[-1] == "UserActivated"
+    assert tenantry.item(f"USER#{user_id}", "PROFILE")["status"] == "ACTIVE"
+    user = tenantry.cognito.admin_get_user(UserPoolId=tenant["userPoolId"], Username=profile["username"])
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["email_verified"] == "true"
+    assert outbound.wait_for("UserActivated", userId=user_id)
+
+
+def test_an_unused_code_expires_disables_the_user_and_marks_the_profile(tenantry, outbound, tenants):
+    tenant = tenants["shared"]
+    request_id = tenantry.request_id("exp")
+    register(tenantry, registration_request(request_id, tenant["tenantId"]))
+    user_id = registered_user(tenantry, outbound, request_id)
+    code = code_for(outbound, user_id)
+    done = tenantry.wait_execution(REGISTRATION, f"register-{request_id}", timeout=ACTIVATION_TTL_SECONDS + 20)
+    assert done["status"] == "SUCCEEDED" and tenantry.states(done["executionArn"])[-1] == "ActivationExpired"
+    profile = tenantry.item(f"USER#{user_id}", "PROFILE")
+    assert profile["status"] == "EXPIRED"
+    assert tenantry.cognito.admin_get_user(UserPoolId=tenant["userPoolId"], Username=profile["username"])["Enabled"] is False
+    assert outbound.wait_for("UserActivationExpired", userId=user_id)
+    # The expired code changes nothing and says why
+    refused = activate(tenantry, code)
+    [event] = outbound.wait_for("UserActivationFailed", requestId=refused)
+    assert event["detail"]["reason"] == "CODE_EXPIRED"
+    assert tenantry.item(f"USER#{user_id}", "PROFILE")["status"] == "EXPIRED"
+
+
+def test_wrong_and_used_codes_change_nothing_and_say_why(tenantry, outbound, tenants):
+    tenant = tenants["dedicated"]
+    request_id = tenantry.request_id("codes")
+    register(tenantry, registration_request(request_id, tenant["tenantId"]))
+    user_id = registered_user(tenantry, outbound, request_id)
+    code = code_for(outbound, user_id)
+    wrong = activate(tenantry, code[:-4] + "AAAA")
+    [event] = outbound.wait_for("UserActivationFailed", requestId=wrong)
+    assert (event["detail"]["reason"], event["detail"]["field"]) == ("INVALID_CODE", "code")
+    assert tenantry.item(f"USER#{user_id}", "PROFILE")["status"] == "PENDING"
+    first = activate(tenantry, code)
+    assert tenantry.wait_execution(REGISTRATION, f"register-{request_id}")["status"] == "SUCCEEDED"
+    again = activate(tenantry, code)
+    [event] = outbound.wait_for("UserActivationFailed", requestId=again)
+    assert event["detail"]["reason"] == "CODE_ALREADY_USED"
+    assert outbound.matching("UserActivationFailed", requestId=first) == []
+    assert len(outbound.matching("UserActivated", userId=user_id)) == 1
+    # A malformed activation request names its field
+    tenantry.post("UserActivationRequested", {"requestId": "act-no-code"})
+    [event] = outbound.wait_for("UserActivationFailed", requestId="act-no-code")
+    assert (event["detail"]["reason"], event["detail"]["field"]) == ("MISSING_FIELD", "code")
+
+
+# ------------------------------------------------------------------------------------- duplicates, emails
+def test_the_same_request_twice_and_at_once_gives_one_user(tenantry, outbound, tenants):
+    tenant = tenants["shared"]
+    request_id = tenantry.request_id("dup")
+    detail = registration_request(request_id, tenant["tenantId"])
+    barrier = threading.Barrier(3)
+
+    def post_copy():
+        barrier.wait()
+        tenantry.post("UserRegistrationRequested", detail)
+
+    def start_under_another_name():
+        barrier.wait()
+        tenantry.sfn.start_execution(
+            stateMachineArn=tenantry.outputs[REGISTRATION],
+            name=f"manual-{request_id}",
+            input=json.dumps({"detailType": "UserRegistrationRequested", "detail": detail}),
+        )
+
+    threads = [
+        threading.Thread(target=post_copy),
+        threading.Thread(target=post_copy),
+        threading.Thread(target=start_under_another_name),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    endings = sorted(
+        tenantry.wait_execution_state(REGISTRATION, name)["state"] for name in (f"manual-{request_id}", f"register-{request_id}")
+    )
+    assert endings == ["DuplicateRequestIgnored", "IssueActivationCodeAndWait"]
+    users = [
+        u
+        for u in tenantry.cognito.list_users(UserPoolId=tenant["userPoolId"])["Users"]
+        if u["Username"].endswith(f"/{request_id}@example.com")
+    ]
+    assert len(users) == 1
+    assert len(outbound.wait_for("UserRegistered", requestId=request_id)) == 1
+
+
+def test_the_same_email_twice_in_a_tenant_is_refused(tenantry, outbound, tenants):
+    tenant = tenants["shared"]
+    first_id, second_id = tenantry.request_id("em1"), tenantry.request_id("em2")
+    register(tenantry, registration_request(first_id, tenant["tenantId"], email="same.person@example.com"))
+    refused = register(tenantry, registration_request(second_id, tenant["tenantId"], email="Same.Person@example.com"))
+    assert refused["status"] == "FAILED" and refused["error"] == "EMAIL_TAKEN"
+    [event] = outbound.wait_for("UserRegistrationFailed", requestId=second_id)
+    assert (event["detail"]["reason"], event["detail"]["field"]) == ("EMAIL_TAKEN", "email")
+    assert outbound.matching("UserRegistered", requestId=second_id) == []
+
+
+def test_the_same_email_in_two_tenants_is_two_users(tenantry, outbound, tenants, tenantry_shared_second):
+    email = f"{tenantry.request_id('both')}@example.com"
+    created = []
+    for tenant in (tenants["shared"], tenantry_shared_second):
+        request_id = tenantry.request_id("two")
+        execution = register(tenantry, registration_request(request_id, tenant["tenantId"], email=email))
+        assert execution["state"] == "IssueActivationCodeAndWait"
+        created.append(registered_user(tenantry, outbound, request_id))
+    assert len(set(created)) == 2
+    usernames = [
+        u["Username"]
+        for u in tenantry.cognito.list_users(UserPoolId=tenants["shared"]["userPoolId"])["Users"]
+        if u["Username"].endswith(f"/{email}")
+    ]
+    assert sorted(usernames) == sorted(f"{t['tenantId']}/{email}" for t in (tenants["shared"], tenantry_shared_second))
+
+
+@pytest.fixture(scope="module")
+def tenantry_shared_second(tenantry):
+    request_id = tenantry.request_id("reg-shared-2")
+    tenantry.post("TenantOnboardingRequested", onboarding_request(request_id, "shared"))
+    assert tenantry.wait_execution(ONBOARDING, f"onboard-{request_id}")["status"] == "SUCCEEDED"
+    return tenantry.tenants_for_request(request_id)[0]
+
+
+def test_handles_stay_unique_within_a_tenant(tenantry, outbound, tenants):
+    tenant = tenants["dedicated"]
+    handles = []
+    for _ in range(2):
+        request_id = tenantry.request_id("handle")
+        register(tenantry, registration_request(request_id, tenant["tenantId"], name="Alan Turing"))
+        handles.append(tenantry.item(f"USER#{registered_user(tenantry, outbound, request_id)}", "PROFILE")["handle"])
+    assert handles[0] != handles[1] and {h.rstrip("0123456789") for h in handles} == {"@AlanTuring"}
+
+
+# ------------------------------------------------------------------------------------- rejections
+@pytest.mark.parametrize(
+    ("change", "reason", "field"),
+    [
+        ({"email": "nope"}, "INVALID_FORMAT", "email"),
+        ({"role": "Owner"}, "VALUE_NOT_ALLOWED", "role"),
+        ({"tenantId": "tnt-unknown"}, "TENANT_NOT_ACTIVE", "tenantId"),
+    ],
+)
+def test_invalid_registrations_create_nothing(tenantry, outbound, tenants, change, reason, field):
+    request_id = tenantry.request_id("badreg")
+    detail = registration_request(request_id, tenants["shared"]["tenantId"], **change)
+    execution = register(tenantry, detail)
+    assert execution["status"] == "FAILED" and execution["error"] == reason
+    [event] = outbound.wait_for("UserRegistrationFailed", requestId=request_id)
+    assert (event["detail"]["reason"], event["detail"]["field"]) == (reason, field)
+    assert outbound.matching("UserRegistered", requestId=request_id) == []
+    assert not [
+        u
+        for u in tenantry.cognito.list_users(UserPoolId=tenants["shared"]["userPoolId"])["Users"]
+        if u["Username"].endswith(f"/{request_id}@example.com")
+    ]
+
+
+ESCALATIONS = [
+    pytest.param("SuperUser", "Admin", "same", "ROLE_NOT_ALLOWED", id="superuser-creates-admin"),
+    pytest.param("Member", "ReadOnly", "same", "ROLE_NOT_ALLOWED", id="member-registers-anyone"),
+    pytest.param("ReadOnly", "ReadOnly", "same", "ROLE_NOT_ALLOWED", id="readonly-registers-anyone"),
+    pytest.param("Admin", "Member", "other", "REQUESTER_NOT_IN_TENANT", id="admin-of-another-tenant"),
+]
+
+
+@pytest.mark.parametrize(("requester_role", "new_role", "where", "reason"), ESCALATIONS)
+def test_escalation_attempts_are_refused_and_leave_nothing(tenantry, outbound, tenants, requester_role, new_role, where, reason):
+    home, other = tenants["dedicated"], tenants["shared"]
+    requester = make_user(tenantry, outbound, home if where == "same" else other, requester_role)
+    request_id = tenantry.request_id("esc")
+    users_before = len(tenantry.cognito.list_users(UserPoolId=home["userPoolId"])["Users"])
+    detail = registration_request(request_id, home["tenantId"], new_role, requestedBy=requester)
+    execution = register(tenantry, detail)
+    assert execution["status"] == "FAILED" and execution["error"] == reason
+    [event] = outbound.wait_for("UserRegistrationFailed", requestId=request_id)
+    assert event["detail"]["reason"] == reason
+    assert len(tenantry.cognito.list_users(UserPoolId=home["userPoolId"])["Users"]) == users_before
+    assert tenantry.item(f"EMAIL#{home['tenantId']}#{request_id}@example.com", "EMAIL") is None
+
+
+def test_an_admin_and_a_superuser_may_register_within_their_rank(tenantry, outbound, tenants):
+    tenant = tenants["dedicated"]
+    superuser = make_user(tenantry, outbound, tenant, "SuperUser")
+    request_id = tenantry.request_id("ok")
+    execution = register(tenantry, registration_request(request_id, tenant["tenantId"], "SuperUser", requestedBy=superuser))
+    assert execution["state"] == "IssueActivationCodeAndWait"
+
+
+# ------------------------------------------------------------------------------------- failure after the user exists
+@pytest.mark.parametrize(
+    ("service", "operation", "match", "undo"),
+    [
+        ("cognito-idp", "AdminAddUserToGroup", "", ["UndoCognitoUser", "ReleaseRegistration"]),
+        ("dynamodb", "PutItem", '"PROFILE"', ["UndoCognitoUser", "ReleaseRegistration"]),
+        ("lambda", "Invoke", "IssueActivationCode", ["UndoProfile", "UndoCognitoUser", "ReleaseRegistration"]),
+    ],
+    ids=["add-to-group", "save-profile", "issue-code"],
+)
+def test_a_failure_after_the_user_exists_undoes_it(tenantry, outbound, tenants, service, operation, match, undo):
+    tenant = tenants["shared"]
+    error = {
+        "cognito-idp": "InvalidParameterException",
+        "dynamodb": "ResourceNotFoundException",
+        "lambda": "ResourceNotFoundException",
+    }[service]
+    tenantry.arm_fault(service=service, operation=operation, error=error, match=match)
+    request_id = tenantry.request_id("undo")
+    email = f"{request_id}@example.com"
+    tenantry.post("UserRegistrationRequested", registration_request(request_id, tenant["tenantId"]))
+    execution = tenantry.wait_execution(REGISTRATION, f"register-{request_id}")
+    assert execution["status"] == "FAILED", tenantry.rt.faults.pending()
+    states = tenantry.states(execution["executionArn"])
+    assert states[-(len(undo) + 2) :] == [*undo, "EmitRegistrationFailed", "RegistrationFailed"], states
+    assert not [
+        u for u in tenantry.cognito.list_users(UserPoolId=tenant["userPoolId"])["Users"] if u["Username"].endswith(f"/{email}")
+    ]
+    assert [p for p in tenantry.profiles_of(tenant["tenantId"]) if p.get("username", {}).get("S", "").endswith(email)] == []
+    assert tenantry.item(f"EMAIL#{tenant['tenantId']}#{email}", "EMAIL") is None  # the email is free again
+    [event] = outbound.wait_for("UserRegistrationFailed", requestId=request_id)
+    assert event["detail"]["reason"] == "REGISTRATION_FAILED"
+    schemas.check("UserRegistrationFailed", event["detail"])
