@@ -33,7 +33,7 @@ def test_every_handler_imports_with_its_template_environment(logical_id, monkeyp
     properties = FUNCTIONS[logical_id]["Properties"]
     parameters = parameter_values(TEMPLATE)
     for name, declared in (properties.get("Environment", {}).get("Variables") or {}).items():
-        value = parameters[declared["Ref"]] if isinstance(declared, dict) and declared.get("Ref") in parameters else declared
+        value = str(parameters[declared["Ref"]]) if isinstance(declared, dict) and declared.get("Ref") in parameters else declared
         monkeypatch.setenv(name, value if isinstance(value, str) else f"placeholder-for-{name}")
     handler = load_handler(str(ROOT / properties["CodeUri"]), properties["Handler"])
     assert callable(handler)
