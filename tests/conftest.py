@@ -5,6 +5,7 @@ template, plus a watcher of Tenantry's outbound events made the way any client w
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -16,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTIVATION_TTL_SECONDS = 6
+SECRET_BEARING_EVENT = "UserActivationCodeIssued"
+SECRET_FIELD = re.compile(r"(?i)code|token|password|secret")
 
 
 def free_port() -> int:
@@ -38,6 +41,7 @@ class OutboundEvents:
         events.put_targets(Rule="test-outbound-watch", EventBusName=bus, Targets=[{"Id": "watch", "Arn": queue_arn}])
         self.seen: list[dict[str, Any]] = []
         self.violations: list[str] = []
+        self.codes: set[str] = set()
         self._lock = threading.Lock()
 
     def drain(self) -> list[dict[str, Any]]:
@@ -50,6 +54,10 @@ class OutboundEvents:
                 with self._lock:
                     self.seen.append(event)
                     self.violations += self._violations(event)
+                    if event["detail-type"] == SECRET_BEARING_EVENT:
+                        self.codes.add(event["detail"]["code"])
+                    else:
+                        self.violations += self._secrets_in(event)
                 self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return self.seen
 
@@ -63,6 +71,14 @@ class OutboundEvents:
             schemas.check(event["detail-type"], event["detail"])
         except (schemas.SchemaViolation, schemas.UnknownEventType) as error:
             found.append(f"{event['detail-type']}: {error!r}")
+        return found
+
+    def _secrets_in(self, event: dict[str, Any]) -> list[str]:
+        """No event but UserActivationCodeIssued carries a secret: no code, token or password field, and
+        none of the activation codes issued so far anywhere in it."""
+        text = json.dumps(event["detail"])
+        found = [f"{event['detail-type']}: field {k}" for k in event["detail"] if SECRET_FIELD.search(k)]
+        found += [f"{event['detail-type']}: carries an activation code" for code in self.codes if code in text]
         return found
 
     def matching(self, detail_type: str | None = None, **fields: Any) -> list[dict[str, Any]]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import time
 
 import pytest
 
@@ -92,6 +94,33 @@ def test_registration_then_activation_makes_an_active_user(tenantry, outbound, t
     user = tenantry.cognito.admin_get_user(UserPoolId=tenant["userPoolId"], Username=profile["username"])
     assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["email_verified"] == "true"
     assert outbound.wait_for("UserActivated", userId=user_id)
+    # The code never reached a log
+    tenantry.rt.wait_settled()
+    for log in tenantry.rt.log_dir.glob("*.log"):
+        assert code not in log.read_text(), log.name
+
+
+def test_signing_in_records_the_sign_in_and_tokens_carry_the_tenant(tenantry, outbound, tenants):
+    tenant = tenants["dedicated"]
+    user_id = make_user(tenantry, outbound, tenant, "SuperUser")
+    profile = tenantry.item(f"USER#{user_id}", "PROFILE")
+    assert "lastSignInAt" not in profile
+    tenantry.cognito.admin_set_user_password(
+        UserPoolId=tenant["userPoolId"], Username=profile["username"], Password="Correct-Horse-9", Permanent=True
+    )
+    tokens = tenantry.cognito.initiate_auth(
+        ClientId=tenant["appClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": profile["username"], "PASSWORD": "Correct-Horse-9"},
+    )["AuthenticationResult"]
+    for token in (tokens["IdToken"], tokens["AccessToken"]):
+        part = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        assert (claims["tenant_id"], claims["role"], claims["isolation"]) == (tenant["tenantId"], "SuperUser", "dedicated")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "lastSignInAt" not in tenantry.item(f"USER#{user_id}", "PROFILE"):
+        time.sleep(0.1)
+    assert "lastSignInAt" in tenantry.item(f"USER#{user_id}", "PROFILE")
 
 
 def test_an_unused_code_expires_disables_the_user_and_marks_the_profile(tenantry, outbound, tenants):

@@ -1,27 +1,24 @@
-"""Cognito pre sign-up trigger (every pool): the second lock behind AllowAdminCreateUserOnly."""
+"""Cognito pre sign-up trigger (every pool): the second lock behind AllowAdminCreateUserOnly. A refused
+self sign-up costs no lookup; an administrator-created user costs one GetItem (the tenant's status)."""
 
-import os
+from dataclasses import dataclass
 
+from tenantry.config import load_settings
 from tenantry.triggers import check_sign_up
 
-TABLE_NAME = os.environ["TABLE_NAME"]
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+
+
+SETTINGS = load_settings(Settings)
 
 
 def tenant_status(tenant_id):
-    from tenantry import keys
-    from tenantry.adapters import client
+    from tenantry.tenants_lookup import tenant_status as lookup  # the AWS SDK loads only when needed
 
-    item = (
-        client("dynamodb")
-        .get_item(
-            TableName=TABLE_NAME,
-            Key={k: {"S": v} for k, v in keys.tenant_key(tenant_id).items()},
-            ProjectionExpression="#s",
-            ExpressionAttributeNames={"#s": "status"},
-        )
-        .get("Item")
-    )
-    return item["status"]["S"] if item else None
+    return lookup(SETTINGS.table_name, tenant_id)
 
 
 def handler(event, context):

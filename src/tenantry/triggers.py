@@ -58,3 +58,22 @@ def check_sign_up(event: dict[str, Any], tenant_status: Any) -> dict[str, Any]:
     if status not in ADMIN_CREATE_ALLOWED_STATUSES:
         raise SignUpRefused(f"tenant {tenant_id} is {'unknown' if status is None else status.lower()}")
     return event
+
+
+SIGNED_IN = "UserSignedIn"
+
+
+def sign_in_record(event: dict[str, Any], now_epoch: int) -> dict[str, Any]:
+    """The one log line post authentication writes per sign-in.
+
+    Writing a line costs no AWS call on the sign-in path; a subscription filter on the function's log
+    group (`{ $.event = "UserSignedIn" }`) hands these lines to RecordSignIns, which updates profiles.
+    """
+    attributes = event.get("request", {}).get("userAttributes", {})
+    return {
+        "event": SIGNED_IN,
+        "userId": attributes.get("sub"),
+        "tenantId": attributes.get(TENANT_ATTRIBUTE),
+        "userPoolId": event.get("userPoolId"),
+        "at": now_epoch,
+    }

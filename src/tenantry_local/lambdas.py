@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,11 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_seconds: int = 3
     memory_mb: int = 128
+    log_group: str = ""  # LoggingConfig.LogGroup, else /aws/lambda/<name>
+
+    @property
+    def log_group_name(self) -> str:
+        return self.log_group or f"/aws/lambda/{self.name}"
 
     @property
     def arn(self) -> str:
@@ -56,8 +62,11 @@ class FunctionNotFound(LookupError):
     pass
 
 
+LogSink = Callable[[FunctionSpec, str, str], None]  # (function, log stream, line)
+
+
 class _Worker:
-    def __init__(self, spec: FunctionSpec, base_env: dict[str, str], log_file: Any):
+    def __init__(self, spec: FunctionSpec, base_env: dict[str, str], log_sink: LogSink | None):
         env = {
             **base_env,
             **spec.environment,
@@ -73,12 +82,21 @@ class _Worker:
             [sys.executable, "-m", "tenantry_local.lambda_worker", str(spec.code_dir), spec.handler],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=log_file,
+            stderr=subprocess.PIPE if log_sink else subprocess.DEVNULL,
             env=env,
             text=True,
             bufsize=1,
         )
+        if log_sink:
+            # One log stream per execution environment, as Lambda names them.
+            stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+            threading.Thread(target=self._pump_logs, args=(log_sink, stream), daemon=True).start()
         self._read_line(timeout=60)  # the "ready" line, once the handler module is imported
+
+    def _pump_logs(self, sink: LogSink, stream: str) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            sink(self.spec, stream, line)
 
     def _read_line(self, timeout: float) -> dict[str, Any] | None:
         assert self.process.stdout is not None
@@ -123,16 +141,14 @@ class _Pool:
 class LambdaService:
     """Invokes the template's functions in worker processes."""
 
-    def __init__(self, base_env: dict[str, str], log_dir: Path | None = None, max_concurrency: int = 4):
+    def __init__(self, base_env: dict[str, str], log_sink: LogSink | None = None, max_concurrency: int = 4):
         self._base_env = base_env
-        self._log_dir = log_dir
+        self._log_sink = log_sink
         self._max_concurrency = max_concurrency
         self._pools: dict[str, _Pool] = {}
         self._lock = threading.Lock()
         self.invocations: Counter[str] = Counter()
         self.cold_starts: Counter[str] = Counter()
-        if log_dir:
-            log_dir.mkdir(parents=True, exist_ok=True)
 
     def register(self, spec: FunctionSpec) -> None:
         with self._lock:
@@ -200,9 +216,8 @@ class LambdaService:
                     break
                 pool.condition.wait()
         try:
-            log_file = open(self._log_dir / f"{pool.spec.name}.log", "a") if self._log_dir else subprocess.DEVNULL  # noqa: SIM115
             self.cold_starts[pool.spec.name] += 1
-            return _Worker(pool.spec, self._base_env, log_file)
+            return _Worker(pool.spec, self._base_env, self._log_sink)
         except Exception:
             with pool.condition:
                 pool.size -= 1

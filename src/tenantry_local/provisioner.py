@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tenantry_local.lambdas import FunctionSpec, LambdaService
+from tenantry_local.logs import LogRouter
 from tenantry_local.streams import StreamMapping
 from tenantry_local.template import ACCOUNT_ID, REGION, Resolver, apply_globals, creation_order
 
@@ -84,13 +85,20 @@ class Provisioned:
 
 class Provisioner:
     def __init__(
-        self, project_dir: Path, stack_name: str, resolver: Resolver, clients: Callable[[str], Any], lambdas: LambdaService
+        self,
+        project_dir: Path,
+        stack_name: str,
+        resolver: Resolver,
+        clients: Callable[[str], Any],
+        lambdas: LambdaService,
+        logs: LogRouter,
     ):
         self.project_dir = project_dir
         self.stack_name = stack_name
         self.resolver = resolver
         self.client = clients
         self.lambdas = lambdas
+        self.logs = logs
         self.result = Provisioned()
         self._creators: dict[str, Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
             "AWS::DynamoDB::Table": self._table,
@@ -103,6 +111,8 @@ class Provisioner:
             "AWS::Serverless::LayerVersion": self._layer,
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::StateMachine": self._state_machine,
+            "AWS::Logs::LogGroup": self._log_group,
+            "AWS::Logs::SubscriptionFilter": self._subscription_filter,
         }
 
     def provision(self, template: dict[str, Any]) -> Provisioned:
@@ -209,6 +219,16 @@ class Provisioner:
         )
         return {"Ref": name, "Arn": arn}
 
+    def _log_group(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        name = self._name(logical_id, p.get("LogGroupName"))
+        self.client("logs").create_log_group(logGroupName=name)
+        return {"Ref": name, "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"}
+
+    def _subscription_filter(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        name = self._name(logical_id, p.get("FilterName"))
+        self.logs.subscribe(name, p["LogGroupName"], p.get("FilterPattern", ""), p["DestinationArn"])
+        return {"Ref": name}
+
     # ------------------------------------------------------------------ Cognito
     def _user_pool(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
         cognito = self.client("cognito-idp")
@@ -264,6 +284,7 @@ class Provisioner:
             environment={k: str(v) for k, v in (p.get("Environment", {}).get("Variables") or {}).items()},
             timeout_seconds=int(p.get("Timeout", 3)),
             memory_mb=int(p.get("MemorySize", 128)),
+            log_group=(p.get("LoggingConfig") or {}).get("LogGroup", ""),
         )
         self.lambdas.register(spec)
         self.client("lambda").create_function(

@@ -47,6 +47,7 @@ class LocalRuntime:
         self.lambdas: Any = None
         self.faults: Any = None
         self.streams: Any = None
+        self.logs: Any = None
         self._server: Any = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -67,8 +68,12 @@ class LocalRuntime:
         # stays on moto's full backend (use_docker False would select an echoing stub); the patched
         # LambdaFunction.invoke runs handlers in workers, so Docker is never started.
         default_user_config["stepfunctions"]["execute_state_machine"] = True
+        from tenantry_local.logs import LogRouter
+
         moto_patches.install()
-        self.lambdas = LambdaService(worker_base_env(self.endpoint), log_dir=self.log_dir)
+        self.lambdas = LambdaService(worker_base_env(self.endpoint), log_sink=self._function_output)
+        # Subscription filters deliver like CloudWatch Logs: asynchronously, to the destination function.
+        self.logs = LogRouter(self.log_dir, deliver=self.lambdas.invoke_async, window_seconds=0.2)
         self.faults = FaultInjector()
         HOOKS.lambdas, HOOKS.faults, HOOKS.endpoint_url, HOOKS.time_scale = (
             self.lambdas,
@@ -86,6 +91,8 @@ class LocalRuntime:
             self.streams.stop()
         if self.lambdas:
             self.lambdas.close()
+        if self.logs:
+            self.logs.close()
         if self._server:
             self._server.stop()
             self._server = None
@@ -95,6 +102,9 @@ class LocalRuntime:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _function_output(self, spec: Any, stream: str, line: str) -> None:
+        self.logs.write(spec.log_group_name, stream, line)
 
     def _prepare_process_environment(self) -> None:
         # moto's interpreter logs every caught task error at ERROR; the execution history already says it.
@@ -117,7 +127,9 @@ class LocalRuntime:
 
         template = load_template(self.project_dir / "template.yaml")
         resolver = Resolver(self.stack_name, parameter_values(template, self.parameters))
-        self.provisioned = Provisioner(self.project_dir, self.stack_name, resolver, self.client, self.lambdas).provision(template)
+        self.provisioned = Provisioner(
+            self.project_dir, self.stack_name, resolver, self.client, self.lambdas, self.logs
+        ).provision(template)
         self.streams = StreamPoller(self.lambdas, self.client("dynamodbstreams"), self.client("sqs"), self.time_scale)
         for mapping in self.provisioned.stream_mappings:
             self.streams.add(mapping)
@@ -162,8 +174,8 @@ class LocalRuntime:
         }
 
     def settled(self) -> bool:
-        """No stream record waits for delivery (events of committed changes have been published)."""
-        return self.streams.idle() if self.streams else True
+        """No stream record or subscribed log line waits for delivery."""
+        return (self.streams.idle() if self.streams else True) and (self.logs.idle() if self.logs else True)
 
     def wait_settled(self, timeout: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout

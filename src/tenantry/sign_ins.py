@@ -1,0 +1,46 @@
+"""Recording sign-ins on profiles, from the log lines post authentication writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tenantry import keys
+from tenantry.adapters.dynamodb import to_item
+from tenantry.triggers import SIGNED_IN
+
+
+def latest_sign_ins(records: list[dict[str, Any]]) -> dict[str, int]:
+    """userId -> the latest sign-in time among `records` (lines of other kinds are ignored)."""
+    latest: dict[str, int] = {}
+    for record in records:
+        if record.get("event") == SIGNED_IN and record.get("userId") and isinstance(record.get("at"), int):
+            latest[record["userId"]] = max(latest.get(record["userId"], 0), record["at"])
+    return latest
+
+
+def record_sign_ins(table_name: str, dynamodb_client: Any, latest: dict[str, int]) -> int:
+    """Set lastSignInAt on each profile unless a later sign-in is already recorded; returns how many moved."""
+    updated = 0
+    for user_id, epoch in latest.items():
+        moment = datetime.fromtimestamp(epoch, UTC)
+        try:
+            dynamodb_client.update_item(
+                TableName=table_name,
+                Key=to_item(keys.profile_key(user_id)),
+                UpdateExpression="SET lastSignInAt = :at, lastSignInEpoch = :epoch, lastSignInDay = :day",
+                ConditionExpression=(
+                    "attribute_exists(PK) AND (attribute_not_exists(lastSignInEpoch) OR lastSignInEpoch < :epoch)"
+                ),
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                        ":epoch": epoch,
+                        ":day": moment.strftime("%Y-%m-%d"),
+                    }
+                ),
+            )
+            updated += 1
+        except dynamodb_client.exceptions.ConditionalCheckFailedException:
+            continue  # no profile (an admin without one) or a later sign-in already recorded
+    return updated
