@@ -103,7 +103,98 @@ def calls_per_flow() -> None:
         runtime.stop()
 
 
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def _whole_process_seconds(code: str, cwd: Path, env: dict[str, str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def trigger_figures(invocations: int = 2000, runs: int = 20) -> None:
+    """Each Cognito trigger: warm handler time in-process, and cold import as a whole process."""
+    import contextlib
+    import io
+
+    from moto import mock_aws
+
+    from tenantry_local.lambda_worker import load_handler
+
+    samples = PROJECT / "schemas" / "cognito"
+    env = {
+        **os.environ,
+        "SHARED_USER_POOL_ID": "us-east-1_SharedPool",
+        "TABLE_NAME": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }
+    os.environ.update(
+        {
+            k: env[k]
+            for k in ("SHARED_USER_POOL_ID", "TABLE_NAME", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        }
+    )
+    cases = [
+        ("pre token generation", "cognito_pre_token_generation", "TokenGeneration_Authentication", False),
+        ("post authentication", "cognito_post_authentication", "PostAuthentication_Authentication", False),
+        ("post confirmation", "cognito_post_confirmation", "PostConfirmation_ConfirmForgotPassword", False),
+        ("pre sign-up, self sign-up refused", "cognito_pre_sign_up", "PreSignUp_SignUp", True),
+        ("pre sign-up, admin-created (1 GetItem, moto in-process)", "cognito_pre_sign_up", "PreSignUp_AdminCreateUser", False),
+    ]
+    print(f"Cognito triggers: warm handler time over {invocations} in-process invocations")
+    with mock_aws():
+        import boto3
+
+        ddb = boto3.client("dynamodb")
+        ddb.create_table(
+            TableName="bench",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}],
+        )
+        ddb.put_item(
+            TableName="bench", Item={"PK": {"S": "TENANT#tnt-3f2a9c1b7d4e6f80"}, "SK": {"S": "TENANT"}, "status": {"S": "ACTIVE"}}
+        )
+        for label, function, sample, raises in cases:
+            handler = load_handler(str(PROJECT / "functions" / function), "app.handler")
+            event = json.loads((samples / f"{sample}.json").read_text())
+            times = []
+            with contextlib.redirect_stdout(io.StringIO()):
+                for _ in range(invocations):
+                    payload = json.loads(json.dumps(event))
+                    began = time.perf_counter()
+                    try:
+                        handler(payload, None)
+                    except Exception:  # noqa: BLE001 - the refusal is the measured path
+                        if not raises:
+                            raise
+                    times.append((time.perf_counter() - began) * 1e6)
+            print(f"  {label:<58} median {statistics.median(times):8.1f} us   p99 {_percentile(times, 0.99):8.1f} us")
+    print(f"Cold import as a whole process (python -c ..., median of {runs} runs)")
+    baseline = _whole_process_seconds("pass", PROJECT, env, runs)
+    boto3_import = _whole_process_seconds("import boto3", PROJECT, env, runs)
+    print(f"  {'python -c pass':<58} {baseline * 1000:7.1f} ms")
+    boto3_label = 'python -c "import boto3"'
+    print(f"  {boto3_label:<58} {boto3_import * 1000:7.1f} ms")
+    for label, function in [
+        ("pre token generation", "cognito_pre_token_generation"),
+        ("post authentication", "cognito_post_authentication"),
+        ("pre sign-up", "cognito_pre_sign_up"),
+        ("post confirmation", "cognito_post_confirmation"),
+    ]:
+        seconds = _whole_process_seconds("import app", PROJECT / "functions" / function, env, runs)
+        print(f"  {'import app  (' + label + ')':<58} {seconds * 1000:7.1f} ms  ({seconds / boto3_import:.0%} of import boto3)")
+
+
 def main() -> int:
+    trigger_figures()
     calls_per_flow()
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     ready = [time_to_ready() for _ in range(runs)]
