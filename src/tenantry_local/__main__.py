@@ -26,10 +26,20 @@ def main(argv: list[str] | None = None) -> int:
         default=float(os.environ.get("TIME_SCALE") or DEFAULT_TIME_SCALE),
         help="factor applied to Wait states and Retry intervals (1 = real time)",
     )
+    serve.add_argument(
+        "--parameter-overrides",
+        nargs="*",
+        default=(os.environ.get("PARAMS") or "").split(),
+        metavar="KEY=VALUE",
+        help="template parameters, as sam deploy takes them",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"), format="%(asctime)s %(name)s %(message)s")
 
-    runtime = LocalRuntime(args.project_dir, port=args.port, host=args.host, time_scale=args.time_scale).start()
+    parameters = dict(item.split("=", 1) for item in args.parameter_overrides)
+    runtime = LocalRuntime(
+        args.project_dir, port=args.port, host=args.host, time_scale=args.time_scale, parameters=parameters
+    ).start()
     print(ready_line(runtime), flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
