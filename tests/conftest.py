@@ -163,20 +163,11 @@ class Tenantry:
         assert response["FailedEntryCount"] == 0
 
     def wait_execution(self, machine_output: str, name: str, timeout: float = 40.0) -> dict[str, Any]:
-        arn = self.outputs[machine_output].replace(":stateMachine:", ":execution:") + f":{name}"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                described = self.sfn.describe_execution(executionArn=arn)
-            except self.sfn.exceptions.ExecutionDoesNotExist:
-                described = None
-            if described and described["status"] != "RUNNING":
-                return described
-            time.sleep(0.05)
-        raise AssertionError(f"execution {name} did not finish within {timeout}s")
+        """Wait until the execution has ended."""
+        return self.wait_execution_state(machine_output, name, waiting_in=None, timeout=timeout)
 
     def wait_execution_state(
-        self, machine_output: str, name: str, waiting_in: str = "IssueActivationCodeAndWait", timeout: float = 40.0
+        self, machine_output: str, name: str, waiting_in: str | None = "IssueActivationCodeAndWait", timeout: float = 40.0
     ) -> dict[str, Any]:
         """Wait until the execution ends or parks in `waiting_in` (a task waiting for a callback);
         the result has the last entered state as "state"."""
@@ -188,11 +179,11 @@ class Tenantry:
             except self.sfn.exceptions.ExecutionDoesNotExist:
                 time.sleep(0.05)
                 continue
-            states = self.states(arn)
+            states = self.states(arn) if waiting_in or described["status"] != "RUNNING" else []
             if described["status"] != "RUNNING" or (states and states[-1] == waiting_in):
                 return {**described, "state": states[-1] if states else None}
             time.sleep(0.05)
-        raise AssertionError(f"execution {name} neither finished nor reached {waiting_in} within {timeout}s")
+        raise AssertionError(f"execution {name} did not finish (or reach {waiting_in}) within {timeout}s")
 
     def states(self, execution_arn: str) -> list[str]:
         history = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
