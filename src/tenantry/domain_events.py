@@ -78,6 +78,7 @@ _MAPPERS: dict[str, Callable[[Image | None, Image | None], list[tuple[str, dict[
     "EmailClaim": _no_events,
     "HandleClaim": _no_events,
     "Activation": _no_events,
+    "PoolRegistration": _no_events,
 }
 
 

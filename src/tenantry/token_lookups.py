@@ -1,0 +1,41 @@
+"""The lookups TokenVerifier needs, from the Tenantry table: pool registrations (written when a tenant is
+activated, deleted when it is offboarded) and each user's sessionsRevokedAt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tenantry import keys
+from tenantry.adapters.dynamodb import from_item, to_item
+from tenantry.tokens import PoolRegistration
+
+
+def pool_registration_key(pool_id: str, tenant_id: str) -> dict[str, str]:
+    return {"PK": f"POOL#{pool_id}", "SK": f"TENANT#{tenant_id}"}
+
+
+def registrations_from_table(table_name: str, dynamodb_client: Any):
+    def lookup(pool_id: str, tenant_id: str) -> PoolRegistration | None:
+        if not tenant_id:
+            return None
+        item = dynamodb_client.get_item(TableName=table_name, Key=to_item(pool_registration_key(pool_id, tenant_id))).get("Item")
+        if not item:
+            return None
+        plain = from_item(item)
+        return PoolRegistration(plain["tenantId"], frozenset([plain["clientId"]]))
+
+    return lookup
+
+
+def revocations_from_table(table_name: str, dynamodb_client: Any):
+    def lookup(user_id: str) -> int | None:
+        item = dynamodb_client.get_item(
+            TableName=table_name, Key=to_item(keys.profile_key(user_id)), ProjectionExpression="sessionsRevokedAt"
+        ).get("Item")
+        revoked = from_item(item).get("sessionsRevokedAt") if item else None
+        if not revoked:
+            return None
+        return int(datetime.fromisoformat(revoked.replace("Z", "+00:00")).timestamp() * 1000)
+
+    return lookup
