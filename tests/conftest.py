@@ -229,6 +229,27 @@ class Tenantry:
     def arm_fault(self, **spec: Any) -> None:
         self.rt.faults.arm(spec)
 
+    def onboarded(self, isolation: str) -> dict[str, Any]:
+        request_id = self.request_id(f"t-{isolation}")
+        self.post("TenantOnboardingRequested", onboarding_request(request_id, isolation))
+        assert self.wait_execution("TenantOnboardingStateMachineArn", f"onboard-{request_id}")["status"] == "SUCCEEDED"
+        return self.tenants_for_request(request_id)[0]
+
+    def active_user(self, tenant: dict[str, Any], role: str = "Member", password: str = "Correct-Horse-9") -> dict[str, Any]:
+        """Register and activate a user (as the registration workflow does), give them a password."""
+        request_id = self.request_id(f"u-{role.lower()}")
+        self.post("UserRegistrationRequested", registration_request(request_id, tenant["tenantId"], role))
+        [registered] = self.outbound.wait_for("UserRegistered", requestId=request_id)
+        user_id = registered["detail"]["userId"]
+        [issued] = self.outbound.wait_for("UserActivationCodeIssued", userId=user_id)
+        self.post("UserActivationRequested", {"requestId": f"{request_id}-act", "code": issued["detail"]["code"]})
+        assert self.wait_execution("UserRegistrationStateMachineArn", f"register-{request_id}")["status"] == "SUCCEEDED"
+        profile = self.item(f"USER#{user_id}", "PROFILE")
+        self.cognito.admin_set_user_password(
+            UserPoolId=tenant["userPoolId"], Username=profile["username"], Password=password, Permanent=True
+        )
+        return {**profile, "userPoolId": tenant["userPoolId"], "clientId": tenant["appClientId"], "password": password}
+
 
 @pytest.fixture(scope="session")
 def tenantry(runtime, outbound):

@@ -1,12 +1,31 @@
-"""Cognito post authentication trigger (every pool): records the sign-in as one log line, which a
-subscription filter turns into the profile's lastSignInAt. No AWS call and no AWS SDK on this path."""
+"""Cognito post authentication trigger (every pool).
+
+Records the sign-in as one log line (a subscription filter turns it into the profile's lastSignInAt),
+and enforces the MFA an administrator requires: when custom:mfa_required is "true" it makes the one AWS
+call it ever makes (AdminGetUser) and refuses a sign-in without MFA, logging the mismatch, which a second
+subscription filter turns into a compliance run. When MFA is not required it loads no AWS SDK at all."""
 
 import json
 import time
 
-from tenantry.triggers import sign_in_record
+from tenantry.triggers import mfa_required_by_attribute, sign_in_record
+
+
+class MfaRequired(Exception):
+    pass
 
 
 def handler(event, context):
-    print(json.dumps(sign_in_record(event, int(time.time())), separators=(",", ":")))
+    now = time.time()
+    print(json.dumps(sign_in_record(event, int(now)), separators=(",", ":")))
+    if mfa_required_by_attribute(event):
+        from tenantry.mfa_at_sign_in import refuse_without_mfa
+
+        mismatch = refuse_without_mfa(event, int(now * 1000))
+        if mismatch is not None:
+            print(json.dumps(mismatch, separators=(",", ":")))
+            raise MfaRequired(
+                "MFA is required for this account but is switched off: this sign-in is refused and your sessions are "
+                "being revoked. Sign in again to continue with your authenticator app."
+            )
     return event

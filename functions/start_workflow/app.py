@@ -18,6 +18,7 @@ class Settings:
     tenant_onboarding_state_machine_arn: str
     tenant_offboarding_state_machine_arn: str
     user_registration_state_machine_arn: str
+    mfa_requirement_change_state_machine_arn: str
 
 
 SETTINGS = load_settings(Settings)
@@ -25,6 +26,7 @@ WORKFLOWS = {
     "TenantOnboardingRequested": SETTINGS.tenant_onboarding_state_machine_arn,
     "TenantOffboardingRequested": SETTINGS.tenant_offboarding_state_machine_arn,
     "UserRegistrationRequested": SETTINGS.user_registration_state_machine_arn,
+    "MfaRequirementChangeRequested": SETTINGS.mfa_requirement_change_state_machine_arn,
 }
 log = logger()
 

@@ -79,6 +79,7 @@ _MAPPERS: dict[str, Callable[[Image | None, Image | None], list[tuple[str, dict[
     "HandleClaim": _no_events,
     "Activation": _no_events,
     "PoolRegistration": _no_events,
+    "ComplianceDetection": _no_events,
 }
 
 

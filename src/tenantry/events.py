@@ -8,6 +8,7 @@ FAILURE_EVENT_FOR = {
     "TenantOnboardingRequested": "TenantOnboardingFailed",
     "TenantOffboardingRequested": "TenantOffboardingFailed",
     "UserRegistrationRequested": "UserRegistrationFailed",
+    "MfaRequirementChangeRequested": "MfaRequirementChangeFailed",
 }
 
 

@@ -13,6 +13,7 @@ WORKFLOW_PREFIXES = {
     "TenantOnboardingRequested": "onboard",
     "TenantOffboardingRequested": "offboard",
     "UserRegistrationRequested": "register",
+    "MfaRequirementChangeRequested": "mfa-change",
 }
 
 

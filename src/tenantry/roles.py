@@ -43,3 +43,10 @@ def may_grant(requester_role: str | None, granted_role: str) -> bool:
     if requester_role not in MANAGING_ROLES or granted_role not in ROLES_HIGHEST_FIRST:
         return False
     return rank(granted_role) >= rank(requester_role)
+
+
+def may_change_mfa(requester_role: str | None, target_role: str | None) -> bool:
+    """Admins set MFA for anyone in their tenant; a SuperUser only for users below SuperUser."""
+    if requester_role == "Admin":
+        return True
+    return requester_role == "SuperUser" and target_role in ROLES_HIGHEST_FIRST and rank(target_role) > rank("SuperUser")

@@ -8,6 +8,7 @@ from typing import Any
 from tenantry.roles import highest_role
 
 TENANT_ATTRIBUTE = "custom:tenant_id"
+MFA_ATTRIBUTE = "custom:mfa_required"  # "false" | "true" | "setup" (see tenantry.mfa)
 SELF_SIGN_UP_SOURCES = ("PreSignUp_SignUp", "PreSignUp_ExternalProvider")
 # A tenant being onboarded needs its first admin before it becomes ACTIVE.
 ADMIN_CREATE_ALLOWED_STATUSES = ("ACTIVE", "ONBOARDING")
@@ -29,6 +30,9 @@ def tenant_claims(event: dict[str, Any], shared_user_pool_id: str) -> dict[str, 
     role = highest_role(groups)
     if role:
         claims["role"] = role
+    if attributes.get(MFA_ATTRIBUTE) == "setup":
+        # MFA is required but the user has no authenticator app yet: this session may only set one up.
+        claims["mfa_setup_only"] = "true"
     return claims
 
 
@@ -77,3 +81,8 @@ def sign_in_record(event: dict[str, Any], now_epoch: int) -> dict[str, Any]:
         "userPoolId": event.get("userPoolId"),
         "at": now_epoch,
     }
+
+
+def mfa_required_by_attribute(event: dict[str, Any]) -> bool:
+    """Whether the user's administrator requires MFA that must already be in place ("true", not "setup")."""
+    return event.get("request", {}).get("userAttributes", {}).get(MFA_ATTRIBUTE) == "true"

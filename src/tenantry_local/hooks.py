@@ -3,7 +3,7 @@ behaviour)."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +19,8 @@ class Hooks:
     emit_aws_event: Callable[..., None] | None = None
     # Every AWS API call the endpoint served, as "service:Operation" -> count (for per-flow call counts).
     api_calls: Counter[str] = field(default_factory=Counter)
+    # The latest calls with their request bodies, to count the calls made for one user or resource.
+    recent_calls: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=20000))
 
 
 HOOKS = Hooks()

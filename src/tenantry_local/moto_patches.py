@@ -337,14 +337,16 @@ def _patch_fault_injection() -> None:
     original = BaseResponse.call_action
 
     def call_action(self: Any) -> Any:
-        HOOKS.api_calls[f"{self.boto3_service_name}:{self._get_action()}"] += 1
+        operation = f"{self.boto3_service_name}:{self._get_action()}"
+        body = self.body
+        if isinstance(body, bytes):
+            body = body.decode(errors="replace")
+        elif not isinstance(body, str):  # moto's DynamoDB handler has already parsed the request
+            body = json.dumps(body, default=str)
+        HOOKS.api_calls[operation] += 1
+        HOOKS.recent_calls.append((operation, body[:2000]))
         faults = HOOKS.faults
         if faults is not None and faults.armed:
-            body = self.body
-            if isinstance(body, bytes):
-                body = body.decode(errors="replace")
-            elif not isinstance(body, str):  # moto's DynamoDB handler has already parsed the request
-                body = json.dumps(body, default=str)
             fault = faults.take(self.boto3_service_name, self._get_action(), body)
             if fault is not None:
                 return fault.response()

@@ -39,3 +39,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | set):
         return [_plain(v) for v in value]
     return value
+
+
+def get_plain(dynamodb_client: Any, table_name: str, key: dict[str, str]) -> dict[str, Any] | None:
+    """One item, strongly consistent, as plain values (None when absent)."""
+    item = dynamodb_client.get_item(TableName=table_name, Key=to_item(key), ConsistentRead=True).get("Item")
+    return from_item(item) if item else None

@@ -1,0 +1,50 @@
+"""Starts an MfaCompliance run per detection: sign-in mismatches (log subscription on post
+authentication) and requirement changes (EventBridge)."""
+
+import json
+from dataclasses import dataclass
+
+from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
+
+from tenantry.adapters import client
+from tenantry.config import load_settings
+from tenantry.detections import detection_from_event, detections_from_log_records
+from tenantry.observability import logger
+
+
+@dataclass(frozen=True)
+class Settings:
+    mfa_compliance_state_machine_arn: str
+
+
+SETTINGS = load_settings(Settings)
+log = logger()
+
+
+def _records(event):
+    records = []
+    for line in CloudWatchLogsEvent(event).parse_logs_data().log_events:
+        try:
+            records.append(json.loads(line.message))
+        except ValueError:
+            continue
+    return records
+
+
+def handler(event, context):
+    if "awslogs" in event:
+        detections = detections_from_log_records(_records(event))
+    else:
+        detection = detection_from_event(event)
+        detections = [detection] if detection else []
+    sfn = client("stepfunctions")
+    started = 0
+    for detection in detections:
+        try:
+            sfn.start_execution(
+                stateMachineArn=SETTINGS.mfa_compliance_state_machine_arn, name=detection.execution_name, input=detection.input()
+            )
+            started += 1
+        except sfn.exceptions.ExecutionAlreadyExists:
+            log.info("detection already being handled", extra={"execution_name": detection.execution_name})
+    return {"started": started}

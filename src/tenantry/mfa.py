@@ -1,0 +1,136 @@
+"""MFA that administrators control.
+
+The desired setting lives in the server-only attribute `custom:mfa_required` (no app client can write it)
+and is mirrored in the profile as `mfaRequired` and `mfaState`:
+
+| custom:mfa_required | mfaState        | meaning                                                              |
+| ------------------- | --------------- | -------------------------------------------------------------------- |
+| "false"             | NOT_REQUIRED    | the user chooses                                                     |
+| "true"              | COMPLIANT       | required, and the user has an authenticator app (TOTP) enabled       |
+| "setup"             | SETUP_REQUIRED  | required, but no factor yet: tokens say `mfa_setup_only`, good only  |
+|                     |                 | for setting MFA up, so the user is never locked out                  |
+
+A user whose attribute says "true" but whose TOTP is off has tampered with their MFA: a violation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantry import keys
+from tenantry.adapters.dynamodb import get_plain
+from tenantry.events import event_id
+from tenantry.roles import may_change_mfa
+
+ATTRIBUTE = "custom:mfa_required"
+REQUIRED, SETUP, NOT_REQUIRED = "true", "setup", "false"
+STATE = {NOT_REQUIRED: "NOT_REQUIRED", REQUIRED: "COMPLIANT", SETUP: "SETUP_REQUIRED"}
+SOFTWARE_TOKEN = "SOFTWARE_TOKEN_MFA"
+
+
+def desired_of(cognito_user: dict[str, Any]) -> str:
+    attributes = {a["Name"]: a["Value"] for a in cognito_user.get("UserAttributes", [])}
+    value = attributes.get(ATTRIBUTE, NOT_REQUIRED)
+    return value if value in STATE else NOT_REQUIRED
+
+
+def totp_enabled(cognito_user: dict[str, Any]) -> bool:
+    return SOFTWARE_TOKEN in (cognito_user.get("UserMFASettingList") or [])
+
+
+class UserDirectory:
+    """A user's profile, tenant and Cognito record."""
+
+    def __init__(self, table_name: str, dynamodb_client: Any, cognito_client: Any):
+        self._table = table_name
+        self._ddb = dynamodb_client
+        self._cognito = cognito_client
+
+    def profile(self, user_id: str) -> dict[str, Any] | None:
+        return get_plain(self._ddb, self._table, keys.profile_key(user_id))
+
+    def pool_of(self, tenant_id: str) -> str | None:
+        tenant = get_plain(self._ddb, self._table, keys.tenant_key(tenant_id))
+        return tenant.get("userPoolId") if tenant else None
+
+    def cognito_user(self, pool_id: str, username: str) -> dict[str, Any]:
+        return self._cognito.admin_get_user(UserPoolId=pool_id, Username=username)
+
+
+def _rejected(execution_name: str, request: dict[str, Any], reason: str, message: str, field: str) -> dict[str, Any]:
+    failure = {
+        "eventId": event_id(execution_name, "MfaRequirementChangeFailed"),
+        "requestId": request["requestId"],
+        "tenantId": request["tenantId"],
+        "reason": reason,
+        "message": message,
+        "field": field,
+    }
+    return {"outcome": "REJECTED", "plan": None, "failure": failure}
+
+
+def prepare_mfa_change(directory: UserDirectory, request: dict[str, Any], execution_name: str) -> dict[str, Any]:
+    """Check who asks and for whom; decide the attribute value and whether TOTP can be switched on."""
+    target = directory.profile(request["userId"])
+    if target is None or target.get("tenantId") != request["tenantId"]:
+        return _rejected(execution_name, request, "USER_NOT_IN_TENANT", "userId is not a user of this tenant", "userId")
+    requester_id = request.get("requestedBy")
+    if requester_id is not None:
+        requester = directory.profile(requester_id)
+        if requester is None or requester.get("tenantId") != request["tenantId"] or requester.get("status") != "ACTIVE":
+            return _rejected(
+                execution_name,
+                request,
+                "REQUESTER_NOT_IN_TENANT",
+                "requestedBy is not an active user of this tenant",
+                "requestedBy",
+            )
+        if not may_change_mfa(requester.get("role"), target.get("role")):
+            return _rejected(
+                execution_name,
+                request,
+                "ROLE_NOT_ALLOWED",
+                f"a {requester.get('role')} cannot change MFA for a {target.get('role')}",
+                "requestedBy",
+            )
+    pool_id = directory.pool_of(request["tenantId"])
+    user = directory.cognito_user(pool_id, target["username"])
+    required = bool(request["required"])
+    plan = {
+        "userId": target["userId"],
+        "tenantId": target["tenantId"],
+        "userPoolId": pool_id,
+        "username": target["username"],
+        "required": required,
+    }
+    # Requiring MFA first tries to switch the user's registered TOTP on; the workflow falls back to the
+    # set-up-only state when they have none. Releasing it leaves the user's own choice alone.
+    unchanged = (desired_of(user) != NOT_REQUIRED) == required and bool(target.get("mfaRequired")) == required
+    return {"outcome": "UNCHANGED" if unchanged else "APPLY", "plan": plan, "failure": None}
+
+
+def check_compliance(directory: UserDirectory, user_id: str) -> dict[str, Any]:
+    """Compare the desired MFA with the real one. `action` is what the compliance workflow must do:
+    NONE (compliant), COMPLETE_SETUP (a set-up-only user now has TOTP), or REVOKE (a violation)."""
+    profile = directory.profile(user_id)
+    if profile is None:
+        return {"found": False, "action": "NONE"}
+    pool_id = directory.pool_of(profile["tenantId"])
+    user = directory.cognito_user(pool_id, profile["username"])
+    desired, enabled = desired_of(user), totp_enabled(user)
+    if desired == REQUIRED and not enabled:
+        action = "REVOKE"
+    elif desired == SETUP and enabled:
+        action = "COMPLETE_SETUP"
+    else:
+        action = "NONE"
+    return {
+        "found": True,
+        "action": action,
+        "userId": user_id,
+        "tenantId": profile["tenantId"],
+        "userPoolId": pool_id,
+        "username": profile["username"],
+        "desired": desired,
+        "actual": "totp" if enabled else "none",
+    }

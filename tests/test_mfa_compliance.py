@@ -1,0 +1,225 @@
+"""MFA that administrators control, and what happens when a user switches it off (local runtime)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+
+from tenantry.token_lookups import registrations_from_table, revocations_from_table
+from tenantry.tokens import TokenRejected, TokenVerifier
+from tenantry_local.hooks import HOOKS
+
+CHANGE, COMPLIANCE = "MfaRequirementChangeStateMachineArn", "MfaComplianceStateMachineArn"
+
+
+@pytest.fixture(scope="module")
+def tenant(tenantry):
+    return tenantry.onboarded("dedicated")
+
+
+def sign_in(tenantry, user, mfa_code=None):
+    """Password sign-in; answers the TOTP challenge when Cognito asks for one."""
+    result = tenantry.cognito.initiate_auth(
+        ClientId=user["clientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
+    )
+    if result.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":
+        assert mfa_code, "Cognito asked for a TOTP code"
+        result = tenantry.cognito.respond_to_auth_challenge(
+            ClientId=user["clientId"],
+            ChallengeName="SOFTWARE_TOKEN_MFA",
+            Session=result["Session"],
+            ChallengeResponses={"USERNAME": user["username"], "SOFTWARE_TOKEN_MFA_CODE": mfa_code},
+        )
+    return result
+
+
+def set_up_totp(tenantry, user):
+    """What the user does in the app: associate an authenticator, verify it, prefer it."""
+    access = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"]
+    tenantry.cognito.associate_software_token(AccessToken=access)
+    tenantry.cognito.verify_software_token(AccessToken=access, UserCode="123456")
+    tenantry.cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+
+
+def change_mfa(tenantry, tenant, user, required, requested_by=None):
+    request_id = tenantry.request_id("mfa")
+    detail = {"requestId": request_id, "tenantId": tenant["tenantId"], "userId": user["userId"], "required": required}
+    if requested_by:
+        detail["requestedBy"] = requested_by
+    tenantry.post("MfaRequirementChangeRequested", detail)
+    return request_id, tenantry.wait_execution(CHANGE, f"mfa-change-{request_id}")
+
+
+def mfa_of(tenantry, user):
+    found = tenantry.cognito.admin_get_user(UserPoolId=user["userPoolId"], Username=user["username"])
+    attributes = {a["Name"]: a["Value"] for a in found["UserAttributes"]}
+    return attributes.get("custom:mfa_required"), "SOFTWARE_TOKEN_MFA" in (found.get("UserMFASettingList") or [])
+
+
+def claims(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def compliance_runs(tenantry, user_id):
+    runs = []
+    for execution in tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[COMPLIANCE])["executions"]:
+        described = tenantry.sfn.describe_execution(executionArn=execution["executionArn"])
+        if json.loads(described["input"])["userId"] == user_id:
+            runs.append(described)
+    return runs
+
+
+def wait_compliance_end(tenantry, user_id, state, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in compliance_runs(tenantry, user_id):
+            if run["status"] != "RUNNING" and tenantry.states(run["executionArn"])[-1] == state:
+                return run
+        time.sleep(0.1)
+    raise AssertionError(f"no compliance run of {user_id} ended in {state}")
+
+
+def admin_get_user_calls(user, action):
+    """`action()`'s result, and how many AdminGetUser calls were made for `user` meanwhile."""
+
+    def count():
+        return sum(1 for op, body in list(HOOKS.recent_calls) if op == "cognito-idp:AdminGetUser" and user["username"] in body)
+
+    before = count()
+    result = action()
+    return result, count() - before
+
+
+# ------------------------------------------------------------------------------------- requirement changes
+def test_an_admin_requires_mfa_of_a_user_with_an_authenticator(tenantry, outbound, tenant):
+    admin, user = tenantry.active_user(tenant, "Admin"), tenantry.active_user(tenant, "Member")
+    set_up_totp(tenantry, user)
+    request_id, execution = change_mfa(tenantry, tenant, user, True, requested_by=admin["userId"])
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    assert "EnableRegisteredTotp" in tenantry.states(execution["executionArn"])
+    assert mfa_of(tenantry, user) == ("true", True)
+    profile = tenantry.item(f"USER#{user['userId']}", "PROFILE")
+    assert profile["mfaRequired"] is True and profile["mfaState"] == "COMPLIANT"
+    assert outbound.wait_for("MfaRequirementChanged", userId=user["userId"], required=True)
+    # path 3: the change is checked, and a compliant user sees no side effect
+    wait_compliance_end(tenantry, user["userId"], "Compliant")
+    assert outbound.matching("SessionsRevoked", userId=user["userId"]) == []
+
+
+def test_requiring_mfa_of_a_user_without_a_factor_does_not_lock_them_out(tenantry, outbound, tenant):
+    user = tenantry.active_user(tenant, "Member")
+    _, execution = change_mfa(tenantry, tenant, user, True)
+    assert execution["status"] == "SUCCEEDED"
+    assert "MfaAwaitsSetUp" in tenantry.states(execution["executionArn"])
+    assert mfa_of(tenantry, user) == ("setup", False)
+    assert tenantry.item(f"USER#{user['userId']}", "PROFILE")["mfaState"] == "SETUP_REQUIRED"
+    wait_compliance_end(tenantry, user["userId"], "Compliant")
+    # They can still sign in, with a session good only for setting MFA up
+    (result, calls) = admin_get_user_calls(user, lambda: sign_in(tenantry, user))
+    assert calls == 0
+    assert claims(result["AuthenticationResult"]["AccessToken"])["mfa_setup_only"] == "true"
+    # Once they set an authenticator up, a check completes the set-up: MFA enforced from then on
+    set_up_totp(tenantry, user)
+    start = tenantry.sfn.start_execution(
+        stateMachineArn=tenantry.outputs[COMPLIANCE],
+        name=f"setup-{user['userId'][:8]}",
+        input=json.dumps({"userId": user["userId"], "detectedBy": "sweep", "detectionId": "test-setup"}),
+    )
+    tenantry.wait_execution(COMPLIANCE, start["executionArn"].rsplit(":", 1)[-1])
+    assert mfa_of(tenantry, user) == ("true", True)
+
+
+@pytest.mark.parametrize(
+    ("requester_role", "target_role"), [("Member", "ReadOnly"), ("SuperUser", "Admin"), ("SuperUser", "SuperUser")]
+)
+def test_only_admins_and_superusers_below_them_change_mfa(tenantry, outbound, tenant, requester_role, target_role):
+    requester, target = tenantry.active_user(tenant, requester_role), tenantry.active_user(tenant, target_role)
+    request_id, execution = change_mfa(tenantry, tenant, target, True, requested_by=requester["userId"])
+    assert execution["status"] == "FAILED" and execution["error"] == "ROLE_NOT_ALLOWED"
+    assert mfa_of(tenantry, target)[0] in (None, "false")
+    [event] = outbound.wait_for("MfaRequirementChangeFailed", requestId=request_id)
+    assert event["detail"]["field"] == "requestedBy"
+
+
+# ------------------------------------------------------------------------------------- path 1: sign-in
+def test_a_user_who_switches_off_required_mfa_is_thrown_out_at_sign_in(tenantry, outbound, tenant):
+    # Given a user whose admin requires MFA, signed in with TOTP
+    user = tenantry.active_user(tenant, "Member")
+    set_up_totp(tenantry, user)
+    change_mfa(tenantry, tenant, user, True)
+    wait_compliance_end(tenantry, user["userId"], "Compliant")
+    tokens, calls = admin_get_user_calls(user, lambda: sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"])
+    assert calls == 1  # post authentication checks the real MFA once
+    # When they switch their TOTP off with their own access token
+    tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
+    assert mfa_of(tenantry, user) == ("true", False)
+    # Then the next sign-in (now without MFA) is refused with a clear message, after exactly one AdminGetUser
+    refused, calls = admin_get_user_calls(
+        user, lambda: pytest.raises(tenantry.cognito.exceptions.UserLambdaValidationException, sign_in, tenantry, user)
+    )
+    assert calls == 1 and "MFA is required" in str(refused.value)
+    # And a compliance run revokes the sessions, restores TOTP and says so
+    run = wait_compliance_end(tenantry, user["userId"], "SessionsRevoked")
+    assert "RestoreTotp" in tenantry.states(run["executionArn"])
+    assert mfa_of(tenantry, user) == ("true", True)
+    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
+        tenantry.cognito.get_user(AccessToken=tokens["AccessToken"])
+    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
+        tenantry.cognito.initiate_auth(
+            ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
+        )
+    verifier = TokenVerifier(
+        "us-east-1",
+        registrations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
+        revocations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
+        jwks_url=lambda pool: f"{tenantry.rt.endpoint}/{pool}/.well-known/jwks.json",
+    )
+    with pytest.raises(TokenRejected) as rejected:
+        verifier.verify(tokens["AccessToken"])
+    assert rejected.value.reason == "REVOKED"
+    [violation] = outbound.wait_for("MfaComplianceViolated", userId=user["userId"])
+    assert violation["detail"] | {"eventId": None} == {
+        "eventId": None,
+        "tenantId": tenant["tenantId"],
+        "userId": user["userId"],
+        "desired": "true",
+        "actual": "none",
+        "detectedBy": "sign-in",
+    }
+    [revoked] = outbound.wait_for("SessionsRevoked", userId=user["userId"])
+    assert revoked["detail"]["reason"] == "mfa-compliance:sign-in"
+    # The way back in is with MFA
+    assert sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"]
+
+
+def test_a_user_without_required_mfa_signs_in_with_no_aws_call(tenantry, tenant):
+    user = tenantry.active_user(tenant, "ReadOnly")
+    result, calls = admin_get_user_calls(user, lambda: sign_in(tenantry, user))
+    assert calls == 0 and result["AuthenticationResult"]["AccessToken"]
+
+
+def test_a_repeated_detection_is_harmless(tenantry, outbound, tenant):
+    user = tenantry.active_user(tenant, "Member")
+    set_up_totp(tenantry, user)
+    change_mfa(tenantry, tenant, user, True)
+    wait_compliance_end(tenantry, user["userId"], "Compliant")
+    access = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"]
+    tenantry.cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": False})
+    payload = json.dumps({"userId": user["userId"], "detectedBy": "sweep", "detectionId": f"dup-{user['userId']}"})
+    for name in ("dup-a", "dup-b"):
+        tenantry.sfn.start_execution(
+            stateMachineArn=tenantry.outputs[COMPLIANCE], name=f"{name}-{user['userId'][:8]}", input=payload
+        )
+    endings = sorted(
+        tenantry.states(tenantry.wait_execution(COMPLIANCE, f"{n}-{user['userId'][:8]}")["executionArn"])[-1]
+        for n in ("dup-a", "dup-b")
+    )
+    # One run acts; the other either finds the detection claimed or the user already restored
+    assert endings in (["DuplicateDetection", "SessionsRevoked"], ["Compliant", "SessionsRevoked"])
+    assert len(outbound.wait_for("SessionsRevoked", userId=user["userId"])) == 1
