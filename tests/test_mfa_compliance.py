@@ -20,6 +20,15 @@ def tenant(tenantry):
     return tenantry.onboarded("dedicated")
 
 
+@pytest.fixture
+def without_cloudtrail():
+    """CloudTrail reaches EventBridge minutes after a call on AWS; tests of the other paths switch the local
+    emulation off so that path 2 does not get there first."""
+    HOOKS.cloudtrail = False
+    yield
+    HOOKS.cloudtrail = True
+
+
 def sign_in(tenantry, user, mfa_code=None):
     """Password sign-in; answers the TOTP challenge when Cognito asks for one."""
     result = tenantry.cognito.initiate_auth(
@@ -148,7 +157,7 @@ def test_only_admins_and_superusers_below_them_change_mfa(tenantry, outbound, te
 
 
 # ------------------------------------------------------------------------------------- path 1: sign-in
-def test_a_user_who_switches_off_required_mfa_is_thrown_out_at_sign_in(tenantry, outbound, tenant):
+def test_a_user_who_switches_off_required_mfa_is_thrown_out_at_sign_in(tenantry, outbound, tenant, without_cloudtrail):
     # Given a user whose admin requires MFA, signed in with TOTP
     user = tenantry.active_user(tenant, "Member")
     set_up_totp(tenantry, user)
@@ -204,7 +213,7 @@ def test_a_user_without_required_mfa_signs_in_with_no_aws_call(tenantry, tenant)
     assert calls == 0 and result["AuthenticationResult"]["AccessToken"]
 
 
-def test_a_repeated_detection_is_harmless(tenantry, outbound, tenant):
+def test_a_repeated_detection_is_harmless(tenantry, outbound, tenant, without_cloudtrail):
     user = tenantry.active_user(tenant, "Member")
     set_up_totp(tenantry, user)
     change_mfa(tenantry, tenant, user, True)
@@ -223,3 +232,56 @@ def test_a_repeated_detection_is_harmless(tenantry, outbound, tenant):
     # One run acts; the other either finds the detection claimed or the user already restored
     assert endings in (["DuplicateDetection", "SessionsRevoked"], ["Compliant", "SessionsRevoked"])
     assert len(outbound.wait_for("SessionsRevoked", userId=user["userId"])) == 1
+
+
+# ------------------------------------------------------------------------------------- path 2: CloudTrail
+def runs_detected_by(tenantry, user_id, detected_by):
+    return [r for r in compliance_runs(tenantry, user_id) if json.loads(r["input"])["detectedBy"] == detected_by]
+
+
+def test_switching_mfa_off_is_caught_from_cloudtrail_without_a_sign_in(tenantry, outbound, tenant):
+    user = tenantry.active_user(tenant, "Member")
+    set_up_totp(tenantry, user)
+    change_mfa(tenantry, tenant, user, True)
+    wait_compliance_end(tenantry, user["userId"], "Compliant")
+    tokens = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]
+    # The user's own SetUserMFAPreference is the detection: no sign-in needed
+    tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
+    run = wait_compliance_end(tenantry, user["userId"], "SessionsRevoked")
+    assert json.loads(run["input"]) | {"detectionId": None} == {
+        "userId": user["userId"],
+        "detectedBy": "cloudtrail",
+        "cause": "SetUserMFAPreference",
+        "detectionId": None,
+    }
+    assert mfa_of(tenantry, user) == ("true", True)
+    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
+        tenantry.cognito.initiate_auth(
+            ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
+        )
+    [violation] = outbound.wait_for("MfaComplianceViolated", userId=user["userId"])
+    assert violation["detail"]["detectedBy"] == "cloudtrail"
+    assert outbound.wait_for("SessionsRevoked", userId=user["userId"])
+    # Tenantry's own AdminSetUserMFAPreference (RestoreTotp) started no run of its own
+    tenantry.rt.wait_settled()
+    time.sleep(0.5)
+    causes = [json.loads(r["input"])["cause"] for r in runs_detected_by(tenantry, user["userId"], "cloudtrail")]
+    assert "SetUserMFAPreference" in causes and "AdminSetUserMFAPreference" not in causes
+
+
+def test_an_operator_switching_mfa_off_with_iam_credentials_is_caught(tenantry, outbound, tenant):
+    user = tenantry.active_user(tenant, "Member")
+    set_up_totp(tenantry, user)
+    change_mfa(tenantry, tenant, user, True)
+    wait_compliance_end(tenantry, user["userId"], "Compliant")
+    tenantry.cognito.admin_set_user_mfa_preference(
+        UserPoolId=user["userPoolId"], Username=user["username"], SoftwareTokenMfaSettings={"Enabled": False}
+    )
+    run = wait_compliance_end(tenantry, user["userId"], "SessionsRevoked")
+    assert json.loads(run["input"]) | {"detectionId": None} == {
+        "userId": user["userId"],
+        "detectedBy": "cloudtrail",
+        "cause": "AdminSetUserMFAPreference",
+        "detectionId": None,
+    }
+    assert mfa_of(tenantry, user) == ("true", True)

@@ -15,6 +15,7 @@ class Detection:
     user_id: str
     detected_by: str  # sign-in | cloudtrail | requirement-change | sweep
     detection_id: str
+    cause: str = ""  # what was seen: the API call's name, the event's detail-type
 
     @property
     def execution_name(self) -> str:
@@ -23,7 +24,9 @@ class Detection:
         return f"mfa-{self.detected_by}-{digest}"
 
     def input(self) -> str:
-        return json.dumps({"userId": self.user_id, "detectedBy": self.detected_by, "detectionId": self.detection_id})
+        return json.dumps(
+            {"userId": self.user_id, "detectedBy": self.detected_by, "detectionId": self.detection_id, "cause": self.cause}
+        )
 
 
 def mismatch_line(user_id: str, tenant_id: str | None, at_ms: int) -> dict[str, Any]:
@@ -40,7 +43,15 @@ def detections_from_log_records(records: list[dict[str, Any]]) -> list[Detection
 
 
 def detection_from_event(event: dict[str, Any]) -> Detection | None:
+    """A requirement change (Tenantry's own event) or a Cognito API call (CloudTrail); None otherwise.
+
+    A CloudTrail record names the affected user by `additionalEventData.sub`; a record without it cannot
+    be tied to a profile and is skipped (the sweep still covers that user).
+    """
     detail = event.get("detail") or {}
     if event.get("source") == "tenantry" and event.get("detail-type") == "MfaRequirementChanged":
-        return Detection(detail["userId"], "requirement-change", detail["eventId"])
+        return Detection(detail["userId"], "requirement-change", detail["eventId"], "MfaRequirementChanged")
+    if event.get("source") == "aws.cognito-idp" and event.get("detail-type") == "AWS API Call via CloudTrail":
+        sub = (detail.get("additionalEventData") or {}).get("sub")
+        return Detection(sub, "cloudtrail", detail["eventID"], detail.get("eventName", "")) if sub else None
     return None

@@ -14,6 +14,8 @@ class Hooks:
     lambdas: Any = None  # tenantry_local.lambdas.LambdaService
     faults: Any = None  # tenantry_local.faults.FaultInjector
     endpoint_url: str = ""
+    cloudtrail: bool = True  # emit CloudTrail events for Cognito calls
+    local_role_arn: str = "arn:aws:iam::123456789012:role/tenantry-local"
     time_scale: float = 1.0
     # Called with (detail_type, source, detail) for events AWS itself emits (CloudTrail API calls).
     emit_aws_event: Callable[..., None] | None = None

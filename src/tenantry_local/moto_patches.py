@@ -328,9 +328,10 @@ def _check_cognito() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
-# 6. Fault injection: make the next N calls of an operation fail with a given AWS error, so tests can
-#    drive a workflow into its Retry and Catch paths through the real API (like AWS FIS, locally). The
-#    same wrapper counts every call served, so a flow's AWS calls can be measured.
+# 6. Around every API call the endpoint serves: fault injection (the next N calls of an operation fail
+#    with a given AWS error, so tests drive workflows into Retry and Catch through the real API, like AWS
+#    FIS locally); accounting (calls counted, so a flow's AWS calls can be measured); and CloudTrail for
+#    Cognito (successful mutating cognito-idp calls become "AWS API Call via CloudTrail" events).
 def _patch_fault_injection() -> None:
     from moto.core.responses import BaseResponse
 
@@ -350,7 +351,16 @@ def _patch_fault_injection() -> None:
             fault = faults.take(self.boto3_service_name, self._get_action(), body)
             if fault is not None:
                 return fault.response()
-        return original(self)
+        response = original(self)
+        if self.boto3_service_name == "cognito-idp" and HOOKS.cloudtrail and int(response[0]) < 400:
+            from tenantry_local import cloudtrail
+
+            entry = cloudtrail.api_call_event(
+                self._get_action(), body, self.headers.get("Authorization", ""), HOOKS.local_role_arn
+            )
+            if entry is not None:
+                cloudtrail.emit(entry)
+        return response
 
     call_action._tenantry = True  # type: ignore[attr-defined]
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
@@ -406,7 +416,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
     "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
-    "fault_injection": (_patch_fault_injection, _check_fault_injection),
+    "api_call_hooks_faults_accounting_cloudtrail": (_patch_fault_injection, _check_fault_injection),
     "dynamodb_atomic_writes": (_patch_dynamodb_atomic_writes, _check_dynamodb_atomic_writes),
 }
 

@@ -24,6 +24,7 @@ from tenantry_local.template import ACCOUNT_ID, REGION, Resolver, apply_globals,
 
 LOG = logging.getLogger("tenantry_local.provisioner")
 LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/tenantry-local"
+_SAM_IMPLICIT_ROLES = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
 _USER_POOL_API_PARAMS = {
     "Policies",
@@ -130,6 +131,9 @@ class Provisioner:
             self.result.attributes[logical_id] = attrs
             self.result.types[logical_id] = resource["Type"]
             self.resolver.attributes[logical_id] = attrs
+            if resource["Type"] in _SAM_IMPLICIT_ROLES and "Role" not in resource.get("Properties", {}):
+                # SAM generates <LogicalId>Role; offline every function and state machine uses the local role.
+                self.resolver.attributes[f"{logical_id}Role"] = {"Ref": LOCAL_ROLE_ARN.rsplit("/", 1)[-1], "Arn": LOCAL_ROLE_ARN}
         self.result.outputs = {
             name: self.resolver.resolve(output["Value"]) for name, output in template.get("Outputs", {}).items()
         }
