@@ -285,3 +285,43 @@ def test_an_operator_switching_mfa_off_with_iam_credentials_is_caught(tenantry, 
         "detectionId": None,
     }
     assert mfa_of(tenantry, user) == ("true", True)
+
+
+# ------------------------------------------------------------------------------------- path 4: the sweep
+def test_the_sweep_checks_recently_active_users_only(tenantry, outbound, tenant, without_cloudtrail):
+    from tenantry_local.schedules import fire_all
+
+    # Given two users with required MFA who switched it off: one signed in recently, one never did
+    active, dormant = tenantry.active_user(tenant, "Member"), tenantry.active_user(tenant, "Member")
+    for user in (active, dormant):
+        set_up_totp(tenantry, user)
+        change_mfa(tenantry, tenant, user, True)
+        wait_compliance_end(tenantry, user["userId"], "Compliant")
+    tokens = sign_in(tenantry, active, mfa_code="123456")["AuthenticationResult"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "lastSignInDay" not in tenantry.item(f"USER#{active['userId']}", "PROFILE"):
+        time.sleep(0.1)
+    assert "lastSignInDay" in tenantry.item(f"USER#{active['userId']}", "PROFILE")
+    tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
+    tenantry.cognito.admin_set_user_mfa_preference(
+        UserPoolId=dormant["userPoolId"], Username=dormant["username"], SoftwareTokenMfaSettings={"Enabled": False}
+    )
+    # Dormant users must stay dormant: set_up_totp signed the second user in too, so forget that sign-in
+    tenantry.ddb.update_item(
+        TableName=tenantry.outputs["TableName"],
+        Key={"PK": {"S": f"USER#{dormant['userId']}"}, "SK": {"S": "PROFILE"}},
+        UpdateExpression="REMOVE GSI2PK, GSI2SK, lastSignInDay",
+    )
+    # When the schedule comes due
+    assert fire_all() >= 1
+    run = wait_compliance_end(tenantry, active["userId"], "SessionsRevoked", timeout=40)
+    assert json.loads(run["input"])["detectedBy"] == "sweep"
+    sweeps = tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs["MfaSweepStateMachineArn"])["executions"]
+    assert sweeps and sweeps[0]["name"].startswith("mfa-sweep-")
+    tenantry.wait_execution("MfaSweepStateMachineArn", sweeps[0]["name"], timeout=60)
+    # Then the active user was caught, the dormant one never looked at
+    assert mfa_of(tenantry, active) == ("true", True)
+    assert [r for r in compliance_runs(tenantry, dormant["userId"]) if json.loads(r["input"])["detectedBy"] == "sweep"] == []
+    assert mfa_of(tenantry, dormant) == ("true", False)
+    [violation] = outbound.wait_for("MfaComplianceViolated", userId=active["userId"])
+    assert violation["detail"]["detectedBy"] == "sweep"

@@ -69,7 +69,7 @@ def tasks(states: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def required_permissions(state: dict[str, Any], substitutions: dict[str, Any]) -> list[tuple[str, Any]]:
     """(IAM action, resource the statement must name, or None for any) for one Task state."""
-    resource: str = state["Resource"].removesuffix(".waitForTaskToken").removesuffix(".sync")
+    resource: str = state["Resource"].removesuffix(".waitForTaskToken").removesuffix(".sync:2").removesuffix(".sync")
     parameters = state.get("Parameters", {})
 
     def logical(value: str) -> Any:
@@ -89,6 +89,8 @@ def required_permissions(state: dict[str, Any], substitutions: dict[str, Any]) -
             (f"dynamodb:{kinds[next(iter(item))]}", {"Fn::GetAtt": ["TenantryTable", "Arn"]})
             for item in parameters["TransactItems"]
         ]
+    if resource in ("arn:aws:states:::states:startExecution", "arn:aws:states:::aws-sdk:sfn:startExecution"):
+        return [("states:StartExecution", logical(parameters["StateMachineArn"]))]
     if resource.startswith("arn:aws:states:::aws-sdk:cognitoidentityprovider:"):
         action = resource.rsplit(":", 1)[-1]
         return [(f"cognito-idp:{action[0].upper()}{action[1:]}", None)]
@@ -193,3 +195,10 @@ def test_the_layer_build_ships_the_package_and_the_schemas():
     recipe = makefile.split("build-SharedLayer:", 1)[1].split("\n\n", 1)[0]
     assert "src/tenantry" in recipe and "schemas/events" in recipe and "layers/shared/requirements.txt" in recipe
     assert Path(ROOT / "layers/shared/requirements.txt").read_text().count("==") >= 2
+
+
+def test_the_template_has_no_circular_dependency():
+    from tenantry_local.template import creation_order
+
+    order = creation_order(RESOURCES)
+    assert set(order) == set(RESOURCES)

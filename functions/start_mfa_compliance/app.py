@@ -1,5 +1,6 @@
 """Starts an MfaCompliance run per detection: sign-in mismatches (log subscription on post
-authentication) and requirement changes (EventBridge)."""
+authentication), requirement changes (Tenantry's bus), Cognito API calls (CloudTrail, default bus); and
+the scheduled sweep (MfaSweep) when its schedule comes due."""
 
 import json
 from dataclasses import dataclass
@@ -8,13 +9,14 @@ from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
 from tenantry.adapters import client
 from tenantry.config import load_settings
-from tenantry.detections import detection_from_event, detections_from_log_records
+from tenantry.detections import Detection, detection_from_event, detections_from_log_records
 from tenantry.observability import logger
 
 
 @dataclass(frozen=True)
 class Settings:
     mfa_compliance_state_machine_arn: str
+    mfa_sweep_state_machine_arn: str
 
 
 SETTINGS = load_settings(Settings)
@@ -31,8 +33,23 @@ def _records(event):
     return records
 
 
+def start_sweep(event):
+    """The schedule came due: one sweep per scheduled event, named after its time."""
+    name = "mfa-sweep-" + "".join(c if c.isalnum() else "-" for c in event["time"])
+    sfn = client("stepfunctions")
+    try:
+        sfn.start_execution(stateMachineArn=SETTINGS.mfa_sweep_state_machine_arn, name=name, input="{}")
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return {"started": 0}
+    return {"started": 1, "sweep": name}
+
+
 def handler(event, context):
-    if "awslogs" in event:
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return start_sweep(event)
+    if "sweepDetections" in event:  # from the MfaSweep state machine, a few users at a time
+        detections = [Detection(d["userId"], "sweep", d["detectionId"], "Sweep") for d in event["sweepDetections"]]
+    elif "awslogs" in event:
         detections = detections_from_log_records(_records(event))
     else:
         detection = detection_from_event(event)

@@ -28,7 +28,9 @@ def record_sign_ins(table_name: str, dynamodb_client: Any, latest: dict[str, int
             dynamodb_client.update_item(
                 TableName=table_name,
                 Key=to_item(keys.profile_key(user_id)),
-                UpdateExpression="SET lastSignInAt = :at, lastSignInEpoch = :epoch, lastSignInDay = :day",
+                UpdateExpression=(
+                    "SET lastSignInAt = :at, lastSignInEpoch = :epoch, lastSignInDay = :day, GSI2PK = :day_key, GSI2SK = :user"
+                ),
                 ConditionExpression=(
                     "attribute_exists(PK) AND (attribute_not_exists(lastSignInEpoch) OR lastSignInEpoch < :epoch)"
                 ),
@@ -37,6 +39,8 @@ def record_sign_ins(table_name: str, dynamodb_client: Any, latest: dict[str, int
                         ":at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
                         ":epoch": epoch,
                         ":day": moment.strftime("%Y-%m-%d"),
+                        ":day_key": f"SIGNIN#{moment.strftime('%Y-%m-%d')}",
+                        ":user": user_id,
                     }
                 ),
             )
@@ -44,3 +48,22 @@ def record_sign_ins(table_name: str, dynamodb_client: Any, latest: dict[str, int
         except dynamodb_client.exceptions.ConditionalCheckFailedException:
             continue  # no profile (an admin without one) or a later sign-in already recorded
     return updated
+
+
+def recently_active_user_ids(table_name: str, dynamodb_client: Any, days: int, today: datetime | None = None) -> list[str]:
+    """Users whose last sign-in falls within the last `days` days (index ByLastSignInDay); never anyone else."""
+    from datetime import timedelta
+
+    today = today or datetime.now(UTC)
+    paginator = dynamodb_client.get_paginator("query")
+    found: list[str] = []
+    for back in range(days):
+        day = (today - timedelta(days=back)).strftime("%Y-%m-%d")
+        pages = paginator.paginate(
+            TableName=table_name,
+            IndexName="ByLastSignInDay",
+            KeyConditionExpression="GSI2PK = :day",
+            ExpressionAttributeValues={":day": {"S": f"SIGNIN#{day}"}},
+        )
+        found += [item["GSI2SK"]["S"] for page in pages for item in page["Items"]]
+    return list(dict.fromkeys(found))

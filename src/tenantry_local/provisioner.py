@@ -320,6 +320,18 @@ class Provisioner:
                 [target],
                 p.get("State", "ENABLED"),
             )
+        elif kind in ("Schedule", "ScheduleV2"):
+            target = {"Id": f"{logical_id}{event_name}"[:64], "Arn": spec.arn}
+            target.update(_target_options(p))
+            expression = p.get("Schedule") or p.get("ScheduleExpression")
+            self._put_rule(
+                f"{self.stack_name}-{logical_id}{event_name}",
+                None,
+                None,
+                expression,
+                [target],
+                "ENABLED" if p.get("Enabled", True) and p.get("State", "ENABLED") == "ENABLED" else "DISABLED",
+            )
         elif kind == "DynamoDB":
             destination = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
             self.result.stream_mappings.append(

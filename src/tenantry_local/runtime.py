@@ -34,6 +34,7 @@ class LocalRuntime:
         time_scale: float = DEFAULT_TIME_SCALE,
         parameters: dict[str, str] | None = None,
         log_dir: Path | None = None,
+        run_schedules: bool = True,
     ):
         self.project_dir = Path(project_dir).resolve()
         self.host = host
@@ -42,6 +43,8 @@ class LocalRuntime:
         self.time_scale = time_scale
         self.parameters = parameters or {}
         self.log_dir = log_dir or self.project_dir / ".local" / "logs"
+        self.run_schedules = run_schedules
+        self.scheduler: Any = None
         self.endpoint = f"http://{host}:{port}"
         self.provisioned: Any = None
         self.lambdas: Any = None
@@ -87,6 +90,8 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
         if self.streams:
             self.streams.stop()
         if self.lambdas:
@@ -134,6 +139,11 @@ class LocalRuntime:
         for mapping in self.provisioned.stream_mappings:
             self.streams.add(mapping)
         self.streams.start()
+        if self.run_schedules:
+            from tenantry_local.schedules import Scheduler
+
+            self.scheduler = Scheduler(self.time_scale)
+            self.scheduler.start()
 
     # ------------------------------------------------------------------ use
     def client(self, service: str) -> Any:

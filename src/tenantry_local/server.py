@@ -31,10 +31,14 @@ class _TenantryRoutes:
         response = self._route(request)
         return response(environ, start_response)
 
-    def _route(self, request: Request) -> Response:
+    def _route(self, request: Request) -> Response:  # noqa: PLR0911 - one return per route
         runtime, path = self._runtime, request.path
         if path == "/_tenantry/health":
             return _json(runtime.describe())
+        if path == "/_tenantry/schedules/fire" and request.method == "POST":
+            from tenantry_local.schedules import fire_all
+
+            return _json({"fired": fire_all()})
         if path == "/_tenantry/settled":
             return _json({"settled": runtime.settled()})
         if path == "/_tenantry/faults":

@@ -1,0 +1,22 @@
+"""Workflow step (MFA sweep): the users who signed in recently. Dormant users are never listed, so the
+sweep never makes them billable as monthly active users."""
+
+from dataclasses import dataclass
+
+from tenantry.adapters import client
+from tenantry.config import load_settings
+from tenantry.sign_ins import recently_active_user_ids
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    mfa_sweep_active_days: int
+
+
+SETTINGS = load_settings(Settings)
+
+
+def handler(event, context):
+    user_ids = recently_active_user_ids(SETTINGS.table_name, client("dynamodb"), SETTINGS.mfa_sweep_active_days)
+    return {"userIds": user_ids, "count": len(user_ids)}
