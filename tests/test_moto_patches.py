@@ -260,3 +260,17 @@ def test_concurrent_conditional_writes_have_exactly_one_winner(runtime):
     for t in threads:
         t.join()
     assert len(wins) == 1
+
+
+def test_a_schedule_rule_matches_no_event(runtime):
+    events = runtime.client("events")
+    name = "tenantry-pre-token-generation"
+    events.put_rule(Name="every-hour", ScheduleExpression="rate(1 hour)")
+    events.put_targets(Rule="every-hour", Targets=[{"Id": "fn", "Arn": runtime.lambdas.resolve(name).arn}])
+    before = runtime.lambdas.invocations[name]
+    events.put_events(Entries=[{"Source": "test.any", "DetailType": "Anything", "Detail": "{}"}])
+    time.sleep(0.5)
+    assert runtime.lambdas.invocations[name] == before
+    events.delete_rule(Name="every-hour") if not events.remove_targets(Rule="every-hour", Ids=["fn"])[
+        "FailedEntryCount"
+    ] else None

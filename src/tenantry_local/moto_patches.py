@@ -193,7 +193,11 @@ def _patch_events_targets() -> None:
     original = Rule.send_to_targets
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
-        if not self.event_pattern.matches_event(original_event):
+        # A schedule rule has no event pattern, which moto takes as "match everything": on AWS it matches
+        # no event at all (tenantry_local.schedules fires it).
+        if (self.scheduled_expression and not self.event_pattern.get_pattern()) or not self.event_pattern.matches_event(
+            original_event
+        ):
             return
         ours = [t for t in self.targets if ":lambda:" in t["Arn"] or ":states:" in t["Arn"]]
         others = [t for t in self.targets if t not in ours]
