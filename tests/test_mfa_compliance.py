@@ -325,3 +325,29 @@ def test_the_sweep_checks_recently_active_users_only(tenantry, outbound, tenant,
     assert mfa_of(tenantry, dormant) == ("true", False)
     [violation] = outbound.wait_for("MfaComplianceViolated", userId=active["userId"])
     assert violation["detail"]["detectedBy"] == "sweep"
+
+
+# ------------------------------------------------------------------------------------- path 3: the change itself
+def test_a_switch_off_racing_a_requirement_change_is_caught_by_the_change_check(tenantry, outbound, tenant, without_cloudtrail):
+    user = tenantry.active_user(tenant, "Member")
+    set_up_totp(tenantry, user)
+    tokens = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]
+    # The change commits while the stream consumer lags; meanwhile the user switches their TOTP off
+    tenantry.rt.streams.pause()
+    try:
+        _, execution = change_mfa(tenantry, tenant, user, True)
+        assert execution["status"] == "SUCCEEDED" and mfa_of(tenantry, user) == ("true", True)
+        tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
+    finally:
+        tenantry.rt.streams.resume()
+    # The check the change starts finds the violation
+    run = wait_compliance_end(tenantry, user["userId"], "SessionsRevoked")
+    assert json.loads(run["input"])["detectedBy"] == "requirement-change"
+    assert mfa_of(tenantry, user) == ("true", True)
+    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
+        tenantry.cognito.initiate_auth(
+            ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
+        )
+    [violation] = outbound.wait_for("MfaComplianceViolated", userId=user["userId"])
+    assert violation["detail"]["detectedBy"] == "requirement-change"
+    assert outbound.wait_for("SessionsRevoked", userId=user["userId"])

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -177,6 +178,9 @@ def trigger_figures(invocations: int = 2000, runs: int = 20) -> None:
                             raise
                     times.append((time.perf_counter() - began) * 1e6)
             print(f"  {label:<58} median {statistics.median(times):8.1f} us   p99 {_percentile(times, 0.99):8.1f} us")
+        times = _post_auth_with_required_mfa(invocations)
+        label = "post authentication, MFA required (1 AdminGetUser, moto)"
+        print(f"  {label:<58} median {statistics.median(times):8.1f} us   p99 {_percentile(times, 0.99):8.1f} us")
     print(f"Cold import as a whole process (python -c ..., median of {runs} runs)")
     baseline = _whole_process_seconds("pass", PROJECT, env, runs)
     boto3_import = _whole_process_seconds("import boto3", PROJECT, env, runs)
@@ -193,8 +197,44 @@ def trigger_figures(invocations: int = 2000, runs: int = 20) -> None:
         print(f"  {'import app  (' + label + ')':<58} {seconds * 1000:7.1f} ms  ({seconds / boto3_import:.0%} of import boto3)")
 
 
+def _post_auth_with_required_mfa(invocations: int) -> list[float]:
+    """Post authentication for a user whose MFA is required and on: one AdminGetUser (moto in-process)."""
+    import contextlib
+    import io
+
+    import boto3
+
+    from tenantry_local.lambda_worker import load_handler
+
+    cognito = boto3.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName="bench")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])
+    client_id = client["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="u", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="u", Password="Correct-Horse-9", Permanent=True)
+    access = cognito.initiate_auth(
+        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "u", "PASSWORD": "Correct-Horse-9"}
+    )["AuthenticationResult"]["AccessToken"]
+    cognito.associate_software_token(AccessToken=access)
+    cognito.verify_software_token(AccessToken=access, UserCode="123456")
+    cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    event = json.loads((PROJECT / "schemas" / "cognito" / "PostAuthentication_Authentication.json").read_text())
+    event["userPoolId"], event["userName"] = pool, "u"
+    event["request"]["userAttributes"]["custom:mfa_required"] = "true"
+    handler = load_handler(str(PROJECT / "functions" / "cognito_post_authentication"), "app.handler")
+    times = []
+    with contextlib.redirect_stdout(io.StringIO()):
+        for _ in range(invocations):
+            payload = json.loads(json.dumps(event))
+            began = time.perf_counter()
+            handler(payload, None)
+            times.append((time.perf_counter() - began) * 1e6)
+    return times
+
+
 def main() -> int:
     trigger_figures()
+    mfa_figures()
     calls_per_flow()
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     ready = [time_to_ready() for _ in range(runs)]
@@ -217,3 +257,176 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def mfa_figures(runs: int = int(os.environ.get("MFA_RUNS", "50"))) -> None:
+    """Detection-to-revocation time on the local runtime for paths 1-3, and transitions per compliance run.
+
+    Revocation is taken as the moment the user's refresh token stops working (AdminUserGlobalSignOut done);
+    the detection is the refused sign-in (path 1), the user's own SetUserMFAPreference call (path 2), or the
+    requirement change reaching the stream consumer (path 3).
+    """
+    from tenantry_local.demo import Demo, _free_port
+    from tenantry_local.hooks import HOOKS
+    from tenantry_local.runtime import LocalRuntime
+
+    runtime = LocalRuntime(PROJECT, port=_free_port(0), run_schedules=False).start()
+    try:
+        bench = _MfaBench(runtime, Demo(runtime))
+        results = {}
+        for path in ("sign-in", "cloudtrail", "requirement-change"):
+            HOOKS.cloudtrail = path == "cloudtrail"
+            results[path] = [bench.one_run(path) for _ in range(runs)]
+        HOOKS.cloudtrail = True
+        print(f"MFA detection to revocation on the local runtime ({runs} runs per path, time scale {runtime.time_scale})")
+        for path, seconds in results.items():
+            ms = [s * 1000 for s in seconds]
+            print(
+                f"  {path:<20} p50 {statistics.median(ms):7.0f} ms   p95 {_percentile(ms, 0.95):7.0f} ms   max {max(ms):7.0f} ms"
+            )
+        print("State transitions per compliance run: " + json.dumps(bench.transitions()))
+    finally:
+        runtime.stop()
+
+
+class _MfaBench:
+    """One user whose admin requires MFA, switched off and caught again and again."""
+
+    def __init__(self, runtime, demo):
+        self.rt, self.demo = runtime, demo
+        self.cognito, self.sfn = runtime.client("cognito-idp"), runtime.client("stepfunctions")
+        self.tenant = self._tenant()
+        self.user = self._user()
+        self._totp_on()
+        self._require(True)
+
+    def _tenant(self):
+        request_id = f"bench-mfa-{self.demo.run}"
+        self.demo.post(
+            {
+                "requestId": request_id,
+                "tenantName": "Bench MFA",
+                "isolation": "dedicated",
+                "admin": {"email": "admin@bench.example", "name": "Bench Admin"},
+            }
+        )
+        self.demo.wait([f"onboard-{request_id}"])
+        return self.demo.tenants([request_id])[0]
+
+    def _user(self):
+        request_id = f"bench-user-{self.demo.run}"
+        self.demo.post(
+            {
+                "requestId": request_id,
+                "tenantId": self.tenant["tenantId"],
+                "email": "mfa.user@bench.example",
+                "name": "Mfa User",
+                "role": "Member",
+            },
+            "UserRegistrationRequested",
+        )
+        code, user_id = None, None
+        deadline = time.monotonic() + 30
+        while code is None and time.monotonic() < deadline:
+            for event in self.demo.received_events():
+                if event["detail-type"] == "UserRegistered" and event["detail"]["requestId"] == request_id:
+                    user_id = event["detail"]["userId"]
+                if event["detail-type"] == "UserActivationCodeIssued" and event["detail"]["userId"] == user_id:
+                    code = event["detail"]["code"]
+            time.sleep(0.05)
+        self.demo.post({"requestId": f"{request_id}-act", "code": code}, "UserActivationRequested")
+        self.demo.wait([f"register-{request_id}"], machine="UserRegistrationStateMachineArn")
+        self.cognito.admin_set_user_password(
+            UserPoolId=self.tenant["userPoolId"], Username="mfa.user@bench.example", Password="Correct-Horse-9", Permanent=True
+        )
+        return {"userId": user_id, "username": "mfa.user@bench.example"}
+
+    def sign_in(self):
+        result = self.cognito.initiate_auth(
+            ClientId=self.tenant["appClientId"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": self.user["username"], "PASSWORD": "Correct-Horse-9"},
+        )
+        if result.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":
+            result = self.cognito.respond_to_auth_challenge(
+                ClientId=self.tenant["appClientId"],
+                ChallengeName="SOFTWARE_TOKEN_MFA",
+                Session=result["Session"],
+                ChallengeResponses={"USERNAME": self.user["username"], "SOFTWARE_TOKEN_MFA_CODE": "123456"},
+            )
+        return result["AuthenticationResult"]
+
+    def _totp_on(self):
+        access = self.sign_in()["AccessToken"]
+        self.cognito.associate_software_token(AccessToken=access)
+        self.cognito.verify_software_token(AccessToken=access, UserCode="123456")
+        self.cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+
+    def _require(self, required):
+        request_id = f"bench-req-{uuid_hex()}"
+        self.demo.post(
+            {"requestId": request_id, "tenantId": self.tenant["tenantId"], "userId": self.user["userId"], "required": required},
+            "MfaRequirementChangeRequested",
+        )
+        self.demo.wait([f"mfa-change-{request_id}"], machine="MfaRequirementChangeStateMachineArn")
+        self.rt.wait_settled()
+
+    def _totp_enabled(self):
+        found = self.cognito.admin_get_user(UserPoolId=self.tenant["userPoolId"], Username=self.user["username"])
+        return "SOFTWARE_TOKEN_MFA" in (found.get("UserMFASettingList") or [])
+
+    def _revoked(self, refresh_token):
+        try:
+            self.cognito.initiate_auth(
+                ClientId=self.tenant["appClientId"],
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )
+        except self.cognito.exceptions.NotAuthorizedException:
+            return True
+        return False
+
+    def one_run(self, path):
+        if path == "requirement-change":
+            self._require(False)
+        tokens = self.sign_in()
+        if path == "requirement-change":
+            self.rt.streams.pause()
+            self._require_without_waiting_for_the_stream()
+        self.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
+        if path == "sign-in":
+            with contextlib.suppress(self.cognito.exceptions.UserLambdaValidationException):
+                self.sign_in()
+        elif path == "requirement-change":
+            self.rt.streams.resume()
+        detected = time.perf_counter()
+        while not self._revoked(tokens["RefreshToken"]):
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - detected
+        deadline = time.monotonic() + 20
+        while not self._totp_enabled() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.rt.wait_settled()
+        return elapsed
+
+    def _require_without_waiting_for_the_stream(self):
+        request_id = f"bench-req-{uuid_hex()}"
+        self.demo.post(
+            {"requestId": request_id, "tenantId": self.tenant["tenantId"], "userId": self.user["userId"], "required": True},
+            "MfaRequirementChangeRequested",
+        )
+        self.demo.wait([f"mfa-change-{request_id}"], machine="MfaRequirementChangeStateMachineArn")
+
+    def transitions(self):
+        counts = {}
+        arn = self.rt.outputs["MfaComplianceStateMachineArn"]
+        for execution in self.sfn.list_executions(stateMachineArn=arn)["executions"]:
+            states = self.demo.states(execution["executionArn"])
+            counts.setdefault(states[-1], set()).add(len(states))
+        return {ending: sorted(values) for ending, values in counts.items()}
+
+
+def uuid_hex() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:10]

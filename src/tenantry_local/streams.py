@@ -47,7 +47,7 @@ class StreamPoller:
         self.mappings: list[StreamMapping] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._busy = threading.Event()
+        self._paused = threading.Event()
 
     def add(self, mapping: StreamMapping) -> None:
         self.mappings.append(mapping)
@@ -61,9 +61,16 @@ class StreamPoller:
         if self._thread:
             self._thread.join(timeout=5)
 
+    def pause(self) -> None:
+        """Hold delivery (records wait in the stream, as when a consumer lags); `resume()` lets them go."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            for mapping in self.mappings:
+            for mapping in [] if self._paused.is_set() else self.mappings:
                 try:
                     self._poll(mapping)
                 except Exception:  # noqa: BLE001 - a broken mapping must not stop the others
@@ -105,7 +112,6 @@ class StreamPoller:
         pending = [self._lambda_record(mapping, r) for r in records]
         attempts = 0
         while pending:
-            self._busy.set()
             result = self._lambdas.invoke(mapping.function_name, {"Records": pending})
             mapping.delivered_batches += 1
             failed_from = self._first_failure(mapping, result, pending)
