@@ -94,6 +94,41 @@ def wait_compliance_end(tenantry, user_id, state, timeout=20.0):
     raise AssertionError(f"no compliance run of {user_id} ended in {state}")
 
 
+def assert_thrown_out(tenantry, outbound, tenant, user, tokens, detected_by):
+    """Everything a caught user must see: sessions revoked (Cognito refuses the old access and refresh
+    tokens, Tenantry's verifier refuses the access token), TOTP back on, both events naming the path."""
+    run = wait_compliance_end(tenantry, user["userId"], "SessionsRevoked", timeout=40)
+    assert json.loads(run["input"])["detectedBy"] == detected_by
+    assert mfa_of(tenantry, user) == ("true", True)
+    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
+        tenantry.cognito.get_user(AccessToken=tokens["AccessToken"])
+    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
+        tenantry.cognito.initiate_auth(
+            ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
+        )
+    verifier = TokenVerifier(
+        "us-east-1",
+        registrations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
+        revocations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
+        jwks_url=lambda pool: f"{tenantry.rt.endpoint}/{pool}/.well-known/jwks.json",
+    )
+    with pytest.raises(TokenRejected) as rejected:
+        verifier.verify(tokens["AccessToken"])
+    assert rejected.value.reason == "REVOKED"
+    [violation] = outbound.wait_for("MfaComplianceViolated", userId=user["userId"])
+    assert violation["detail"] | {"eventId": None} == {
+        "eventId": None,
+        "tenantId": tenant["tenantId"],
+        "userId": user["userId"],
+        "desired": "true",
+        "actual": "none",
+        "detectedBy": detected_by,
+    }
+    [revoked] = outbound.wait_for("SessionsRevoked", userId=user["userId"])
+    assert revoked["detail"]["reason"] == f"mfa-compliance:{detected_by}"
+    return run
+
+
 def admin_get_user_calls(user, action):
     """`action()`'s result, and how many AdminGetUser calls were made for `user` meanwhile."""
 
@@ -174,35 +209,8 @@ def test_a_user_who_switches_off_required_mfa_is_thrown_out_at_sign_in(tenantry,
     )
     assert calls == 1 and "MFA is required" in str(refused.value)
     # And a compliance run revokes the sessions, restores TOTP and says so
-    run = wait_compliance_end(tenantry, user["userId"], "SessionsRevoked")
+    run = assert_thrown_out(tenantry, outbound, tenant, user, tokens, "sign-in")
     assert "RestoreTotp" in tenantry.states(run["executionArn"])
-    assert mfa_of(tenantry, user) == ("true", True)
-    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
-        tenantry.cognito.get_user(AccessToken=tokens["AccessToken"])
-    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
-        tenantry.cognito.initiate_auth(
-            ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
-        )
-    verifier = TokenVerifier(
-        "us-east-1",
-        registrations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
-        revocations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
-        jwks_url=lambda pool: f"{tenantry.rt.endpoint}/{pool}/.well-known/jwks.json",
-    )
-    with pytest.raises(TokenRejected) as rejected:
-        verifier.verify(tokens["AccessToken"])
-    assert rejected.value.reason == "REVOKED"
-    [violation] = outbound.wait_for("MfaComplianceViolated", userId=user["userId"])
-    assert violation["detail"] | {"eventId": None} == {
-        "eventId": None,
-        "tenantId": tenant["tenantId"],
-        "userId": user["userId"],
-        "desired": "true",
-        "actual": "none",
-        "detectedBy": "sign-in",
-    }
-    [revoked] = outbound.wait_for("SessionsRevoked", userId=user["userId"])
-    assert revoked["detail"]["reason"] == "mfa-compliance:sign-in"
     # The way back in is with MFA
     assert sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"]
 
@@ -247,21 +255,8 @@ def test_switching_mfa_off_is_caught_from_cloudtrail_without_a_sign_in(tenantry,
     tokens = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]
     # The user's own SetUserMFAPreference is the detection: no sign-in needed
     tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
-    run = wait_compliance_end(tenantry, user["userId"], "SessionsRevoked")
-    assert json.loads(run["input"]) | {"detectionId": None} == {
-        "userId": user["userId"],
-        "detectedBy": "cloudtrail",
-        "cause": "SetUserMFAPreference",
-        "detectionId": None,
-    }
-    assert mfa_of(tenantry, user) == ("true", True)
-    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
-        tenantry.cognito.initiate_auth(
-            ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
-        )
-    [violation] = outbound.wait_for("MfaComplianceViolated", userId=user["userId"])
-    assert violation["detail"]["detectedBy"] == "cloudtrail"
-    assert outbound.wait_for("SessionsRevoked", userId=user["userId"])
+    run = assert_thrown_out(tenantry, outbound, tenant, user, tokens, "cloudtrail")
+    assert json.loads(run["input"])["cause"] == "SetUserMFAPreference"
     # Tenantry's own AdminSetUserMFAPreference (RestoreTotp) started no run of its own
     tenantry.rt.wait_settled()
     time.sleep(0.5)
@@ -314,17 +309,13 @@ def test_the_sweep_checks_recently_active_users_only(tenantry, outbound, tenant,
     )
     # When the schedule comes due
     assert fire_all() >= 1
-    run = wait_compliance_end(tenantry, active["userId"], "SessionsRevoked", timeout=40)
-    assert json.loads(run["input"])["detectedBy"] == "sweep"
+    assert_thrown_out(tenantry, outbound, tenant, active, tokens, "sweep")
     sweeps = tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs["MfaSweepStateMachineArn"])["executions"]
     assert sweeps and sweeps[0]["name"].startswith("mfa-sweep-")
     tenantry.wait_execution("MfaSweepStateMachineArn", sweeps[0]["name"], timeout=60)
     # Then the active user was caught, the dormant one never looked at
-    assert mfa_of(tenantry, active) == ("true", True)
     assert [r for r in compliance_runs(tenantry, dormant["userId"]) if json.loads(r["input"])["detectedBy"] == "sweep"] == []
     assert mfa_of(tenantry, dormant) == ("true", False)
-    [violation] = outbound.wait_for("MfaComplianceViolated", userId=active["userId"])
-    assert violation["detail"]["detectedBy"] == "sweep"
 
 
 # ------------------------------------------------------------------------------------- path 3: the change itself
@@ -341,13 +332,4 @@ def test_a_switch_off_racing_a_requirement_change_is_caught_by_the_change_check(
     finally:
         tenantry.rt.streams.resume()
     # The check the change starts finds the violation
-    run = wait_compliance_end(tenantry, user["userId"], "SessionsRevoked")
-    assert json.loads(run["input"])["detectedBy"] == "requirement-change"
-    assert mfa_of(tenantry, user) == ("true", True)
-    with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
-        tenantry.cognito.initiate_auth(
-            ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
-        )
-    [violation] = outbound.wait_for("MfaComplianceViolated", userId=user["userId"])
-    assert violation["detail"]["detectedBy"] == "requirement-change"
-    assert outbound.wait_for("SessionsRevoked", userId=user["userId"])
+    assert_thrown_out(tenantry, outbound, tenant, user, tokens, "requirement-change")
