@@ -2,12 +2,10 @@
 authentication), requirement changes (Tenantry's bus), Cognito API calls (CloudTrail, default bus); and
 the scheduled sweep (MfaSweep) when its schedule comes due."""
 
-import json
 from dataclasses import dataclass
 
-from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
-
 from tenantry.adapters import client
+from tenantry.adapters.logs import json_log_records
 from tenantry.config import load_settings
 from tenantry.detections import Detection, detection_from_event, detections_from_log_records
 from tenantry.observability import logger
@@ -21,16 +19,6 @@ class Settings:
 
 SETTINGS = load_settings(Settings)
 log = logger()
-
-
-def _records(event):
-    records = []
-    for line in CloudWatchLogsEvent(event).parse_logs_data().log_events:
-        try:
-            records.append(json.loads(line.message))
-        except ValueError:
-            continue
-    return records
 
 
 def start_sweep(event):
@@ -50,7 +38,7 @@ def handler(event, context):
     if "sweepDetections" in event:  # from the MfaSweep state machine, a few users at a time
         detections = [Detection(d["userId"], "sweep", d["detectionId"], "Sweep") for d in event["sweepDetections"]]
     elif "awslogs" in event:
-        detections = detections_from_log_records(_records(event))
+        detections = detections_from_log_records(json_log_records(event))
     else:
         detection = detection_from_event(event)
         detections = [detection] if detection else []
