@@ -221,25 +221,31 @@ def test_a_user_without_required_mfa_signs_in_with_no_aws_call(tenantry, tenant)
     assert calls == 0 and result["AuthenticationResult"]["AccessToken"]
 
 
-def test_a_repeated_detection_is_harmless(tenantry, outbound, tenant, without_cloudtrail):
+def test_repeated_and_simultaneous_detections_revoke_once(tenantry, outbound, tenant, without_cloudtrail):
     user = tenantry.active_user(tenant, "Member")
     set_up_totp(tenantry, user)
     change_mfa(tenantry, tenant, user, True)
     wait_compliance_end(tenantry, user["userId"], "Compliant")
     access = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"]
     tenantry.cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": False})
-    payload = json.dumps({"userId": user["userId"], "detectedBy": "sweep", "detectionId": f"dup-{user['userId']}"})
-    for name in ("dup-a", "dup-b"):
+    # The same detection twice, and two other detections of the same switch-off, all at once
+    detections = [f"dup-{user['userId']}", f"dup-{user['userId']}", f"other-a-{user['userId']}", f"other-b-{user['userId']}"]
+    names = [f"many-{i}-{user['userId'][:8]}" for i in range(len(detections))]
+    for name, detection in zip(names, detections, strict=True):
         tenantry.sfn.start_execution(
-            stateMachineArn=tenantry.outputs[COMPLIANCE], name=f"{name}-{user['userId'][:8]}", input=payload
+            stateMachineArn=tenantry.outputs[COMPLIANCE],
+            name=name,
+            input=json.dumps({"userId": user["userId"], "detectedBy": "sweep", "detectionId": detection, "cause": "test"}),
         )
-    endings = sorted(
-        tenantry.states(tenantry.wait_execution(COMPLIANCE, f"{n}-{user['userId'][:8]}")["executionArn"])[-1]
-        for n in ("dup-a", "dup-b")
-    )
-    # One run acts; the other either finds the detection claimed or the user already restored
-    assert endings in (["DuplicateDetection", "SessionsRevoked"], ["Compliant", "SessionsRevoked"])
+    endings = [tenantry.states(tenantry.wait_execution(COMPLIANCE, name)["executionArn"])[-1] for name in names]
+    # One run acts; the others see the detection claimed, another run acting, or MFA already restored
+    assert endings.count("SessionsRevoked") == 1, endings
+    assert set(endings) <= {"SessionsRevoked", "DuplicateDetection", "AnotherRunActing", "AlreadyCompliant", "Compliant"}
+    assert mfa_of(tenantry, user) == ("true", True)
+    tenantry.rt.wait_settled()
     assert len(outbound.wait_for("SessionsRevoked", userId=user["userId"])) == 1
+    assert len(outbound.matching("MfaComplianceViolated", userId=user["userId"])) == 1
+    assert tenantry.item(f"COMPLIANCE#{user['userId']}", "LOCK") is None  # released
 
 
 # ------------------------------------------------------------------------------------- path 2: CloudTrail

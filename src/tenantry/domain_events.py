@@ -80,6 +80,7 @@ _MAPPERS: dict[str, Callable[[Image | None, Image | None], list[tuple[str, dict[
     "Activation": _no_events,
     "PoolRegistration": _no_events,
     "ComplianceDetection": _no_events,
+    "ComplianceLock": _no_events,
 }
 
 

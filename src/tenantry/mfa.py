@@ -15,6 +15,7 @@ A user whose attribute says "true" but whose TOTP is off has tampered with their
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tenantry import keys
@@ -26,6 +27,7 @@ ATTRIBUTE = "custom:mfa_required"
 REQUIRED, SETUP, NOT_REQUIRED = "true", "setup", "false"
 STATE = {NOT_REQUIRED: "NOT_REQUIRED", REQUIRED: "COMPLIANT", SETUP: "SETUP_REQUIRED"}
 SOFTWARE_TOKEN = "SOFTWARE_TOKEN_MFA"
+LOCK_LIFETIME = timedelta(minutes=5)  # a compliance run's lock on a user outlives no crashed run longer
 
 
 def desired_of(cognito_user: dict[str, Any]) -> str:
@@ -133,4 +135,6 @@ def check_compliance(directory: UserDirectory, user_id: str) -> dict[str, Any]:
         "username": profile["username"],
         "desired": desired,
         "actual": "totp" if enabled else "none",
+        # A lock on the user taken before this moment belongs to a run that died: it may be taken over.
+        "lockStaleBefore": (datetime.now(UTC) - LOCK_LIFETIME).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }

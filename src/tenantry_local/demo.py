@@ -1,6 +1,8 @@
 """`make demo`: the main job, offline. Boots the local runtime from template.yaml, posts onboarding requests
-(a shared tenant, a dedicated tenant, a duplicate, an invalid one) as an upstream system would, waits for
-the executions and prints what an operator wants to see. Exits 1 when an expectation fails."""
+(a shared tenant, a dedicated tenant, a duplicate, an invalid one) as an upstream system would; registers,
+activates and signs in a user in each tenant; requires MFA of one, who switches it off and is thrown out;
+prints the executions, tenants, token claims and events an operator wants to see. Exits 1 when an
+expectation fails."""
 
 from __future__ import annotations
 
@@ -191,7 +193,8 @@ def onboard_tenants(demo: Demo, transitions: dict[str, int]) -> dict[str, Any]:
     return {"shared": shared, "dedicated": dedicated, "invalid": invalid, "tenants": tenants}
 
 
-def register_activate_sign_in(demo: Demo, tenants: list[dict[str, Any]], transitions: dict[str, int]) -> None:
+def register_activate_sign_in(demo: Demo, tenants: list[dict[str, Any]], transitions: dict[str, int]) -> list[dict[str, Any]]:
+    """Returns each signed-in user: tenant, username, userId and tokens."""
     print("\nRegistering a Member in each tenant, activating with the emailed code, signing in")
     registrations = {}
     for tenant in sorted(tenants, key=lambda t: t["isolation"]):
@@ -228,6 +231,7 @@ def register_activate_sign_in(demo: Demo, tenants: list[dict[str, Any]], transit
         )
     print("\nSigning in (the activation page lets the user choose a password)")
     cognito = demo.rt.client("cognito-idp")
+    signed_in = []
     for tenant, request_id, email in registrations.values():
         username = email if tenant["isolation"] == "dedicated" else f"{tenant['tenantId']}/{email}"
         cognito.admin_set_user_password(
@@ -247,7 +251,57 @@ def register_activate_sign_in(demo: Demo, tenants: list[dict[str, Any]], transit
             and all(access.get(k) == v for k, v in tenant_claims.items()),
             f"{tenant['isolation']} user's ID and access tokens carry tenant_id, role and isolation",
         )
-        del request_id
+        signed_in.append(
+            {"tenant": tenant, "username": username, "userId": user_ids.get(request_id), "tokens": tokens["AuthenticationResult"]}
+        )
+    return signed_in
+
+
+def mfa_tampering_caught(demo: Demo, user: dict[str, Any], transitions: dict[str, int]) -> None:
+    """The admin requires MFA; the user switches it off with their own token; Tenantry throws them out."""
+    cognito, tenant, access = demo.rt.client("cognito-idp"), user["tenant"], user["tokens"]["AccessToken"]
+    print(f"\nMFA: {user['username']} sets up an authenticator app; their admin requires MFA")
+    cognito.associate_software_token(AccessToken=access)
+    cognito.verify_software_token(AccessToken=access, UserCode="123456")
+    cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    request_id = f"demo-{demo.run}-require-mfa"
+    demo.post(
+        {"requestId": request_id, "tenantId": tenant["tenantId"], "userId": user["userId"], "required": True},
+        "MfaRequirementChangeRequested",
+    )
+    changed = demo.wait([f"mfa-change-{request_id}"], machine="MfaRequirementChangeStateMachineArn")
+    for execution in changed.values():
+        print_execution(demo, execution, transitions)
+    demo.rt.wait_settled()
+    print("MFA: the user switches their authenticator off with their own access token (SetUserMFAPreference)")
+    cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": False})
+    machine = demo.outputs["MfaComplianceStateMachineArn"]
+    deadline, caught = time.monotonic() + 30, None
+    while caught is None and time.monotonic() < deadline:
+        for item in demo.sfn.list_executions(stateMachineArn=machine)["executions"]:
+            described = demo.sfn.describe_execution(executionArn=item["executionArn"])
+            if described["status"] != "RUNNING" and demo.states(item["executionArn"])[-1] == "SessionsRevoked":
+                caught = described
+        time.sleep(0.1)
+    print("\nExecutions (MfaCompliance)")
+    for item in sorted(demo.sfn.list_executions(stateMachineArn=machine)["executions"], key=lambda e: e["startDate"]):
+        print_execution(demo, demo.sfn.describe_execution(executionArn=item["executionArn"]), transitions)
+    demo.expect(
+        caught is not None and json.loads(caught["input"])["detectedBy"] == "cloudtrail",
+        "switching MFA off is caught from CloudTrail",
+    )
+    try:
+        cognito.initiate_auth(
+            ClientId=tenant["appClientId"],
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": user["tokens"]["RefreshToken"]},
+        )
+        refused = False
+    except cognito.exceptions.NotAuthorizedException:
+        refused = True
+    demo.expect(refused, "the user's sessions are revoked (refresh token refused)")
+    found = cognito.admin_get_user(UserPoolId=tenant["userPoolId"], Username=user["username"])
+    demo.expect("SOFTWARE_TOKEN_MFA" in (found.get("UserMFASettingList") or []), "the authenticator app is switched back on")
 
 
 def _claims(token: str) -> dict[str, Any]:
@@ -260,7 +314,10 @@ def _claims(token: str) -> dict[str, Any]:
 def run(demo: Demo, began: float) -> int:
     transitions: dict[str, int] = {}
     onboarding = onboard_tenants(demo, transitions)
-    register_activate_sign_in(demo, onboarding["tenants"], transitions)
+    users = register_activate_sign_in(demo, onboarding["tenants"], transitions)
+    dedicated_user = next((u for u in users if u["tenant"]["isolation"] == "dedicated"), None)
+    if dedicated_user:
+        mfa_tampering_caught(demo, dedicated_user, transitions)
 
     events = demo.all_events()
     print("\nEvents published on the bus (source tenantry)")
@@ -268,7 +325,7 @@ def run(demo: Demo, began: float) -> int:
         detail = event["detail"]
         keys = {
             k: ("<redacted>" if k == "code" else detail[k])
-            for k in ("requestId", "tenantId", "userId", "reason", "field", "code")
+            for k in ("requestId", "tenantId", "userId", "reason", "field", "code", "detectedBy", "required")
             if k in detail
         }
         print(f"  {event['detail-type']:<26} {json.dumps(keys)}")
@@ -286,6 +343,10 @@ def run(demo: Demo, began: float) -> int:
         "TenantOnboardingFailed names the wrong field (admin.email)",
     )
     demo.expect(len(by_type.get("UserActivated", [])) == 2, "UserActivated published for both users")
+    demo.expect(
+        len(by_type.get("MfaComplianceViolated", [])) == 1 and len(by_type.get("SessionsRevoked", [])) == 1,
+        "MfaComplianceViolated and SessionsRevoked published once",
+    )
     invalid_events = [f"{e['detail-type']}: {err}" for e in events for err in [_violation(e)] if err]
     demo.expect(not invalid_events, f"every event matches its schema ({len(events)} events) {'; '.join(invalid_events)}")
 
