@@ -274,3 +274,17 @@ def test_a_schedule_rule_matches_no_event(runtime):
     events.delete_rule(Name="every-hour") if not events.remove_targets(Rule="every-hour", Ids=["fn"])[
         "FailedEntryCount"
     ] else None
+
+
+def test_a_result_that_is_not_json_fails_like_lambda(runtime):
+    runtime.lambdas.register(
+        FunctionSpec(
+            name="test-unserialisable",
+            handler="app.handler",
+            environment={},
+            code_dir=ROOT / "tests/fixtures/functions/unserialisable_result",
+        )
+    )
+    result = runtime.lambdas.invoke("test-unserialisable", {})
+    assert result.function_error == "Unhandled"
+    assert result.payload["errorType"] == "Runtime.MarshalError"

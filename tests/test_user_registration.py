@@ -154,6 +154,8 @@ def test_wrong_and_used_codes_change_nothing_and_say_why(tenantry, outbound, ten
     assert tenantry.item(f"USER#{user_id}", "PROFILE")["status"] == "PENDING"
     first = activate(tenantry, code)
     assert tenantry.wait_execution(REGISTRATION, f"register-{request_id}")["status"] == "SUCCEEDED"
+    # The same activation request delivered again is not a second use
+    tenantry.post("UserActivationRequested", {"requestId": first, "code": code})
     again = activate(tenantry, code)
     [event] = outbound.wait_for("UserActivationFailed", requestId=again)
     assert event["detail"]["reason"] == "CODE_ALREADY_USED"

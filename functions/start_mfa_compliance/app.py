@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tenantry.adapters import client
 from tenantry.adapters.logs import json_log_records
+from tenantry.adapters.stepfunctions import start_execution
 from tenantry.config import load_settings
 from tenantry.detections import Detection, detection_from_event, detections_from_log_records
 from tenantry.observability import logger
@@ -24,12 +25,8 @@ log = logger()
 def start_sweep(event):
     """The schedule came due: one sweep per scheduled event, named after its time."""
     name = "mfa-sweep-" + "".join(c if c.isalnum() else "-" for c in event["time"])
-    sfn = client("stepfunctions")
-    try:
-        sfn.start_execution(stateMachineArn=SETTINGS.mfa_sweep_state_machine_arn, name=name, input="{}")
-    except sfn.exceptions.ExecutionAlreadyExists:
-        return {"started": 0}
-    return {"started": 1, "sweep": name}
+    outcome = start_execution(client("stepfunctions"), SETTINGS.mfa_sweep_state_machine_arn, name, {})
+    return {"started": 0 if outcome.already_started else 1, "sweep": name}
 
 
 def handler(event, context):
@@ -42,14 +39,13 @@ def handler(event, context):
     else:
         detection = detection_from_event(event)
         detections = [detection] if detection else []
-    sfn = client("stepfunctions")
     started = 0
     for detection in detections:
-        try:
-            sfn.start_execution(
-                stateMachineArn=SETTINGS.mfa_compliance_state_machine_arn, name=detection.execution_name, input=detection.input()
-            )
-            started += 1
-        except sfn.exceptions.ExecutionAlreadyExists:
+        outcome = start_execution(
+            client("stepfunctions"), SETTINGS.mfa_compliance_state_machine_arn, detection.execution_name, detection.payload()
+        )
+        if outcome.already_started:
             log.info("detection already being handled", extra={"execution_name": detection.execution_name})
+        else:
+            started += 1
     return {"started": started}

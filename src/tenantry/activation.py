@@ -45,10 +45,10 @@ class ActivationStore:
             ConditionExpression="attribute_not_exists(PK)",
         )
 
-    def consume(self, hashed: str, request_id: str, now: datetime) -> bool:
-        """Mark the code used, if it is issued and unexpired; False when it is not."""
+    def consume(self, hashed: str, request_id: str, now: datetime) -> dict[str, Any] | None:
+        """Mark the code used, if it is issued and unexpired: the record, or None when it is not."""
         try:
-            self._ddb.update_item(
+            response = self._ddb.update_item(
                 TableName=self._table,
                 Key=to_item(activation_key(hashed)),
                 UpdateExpression="SET #s = :used, usedBy = :request, usedAt = :now",
@@ -63,10 +63,11 @@ class ActivationStore:
                         ":epoch": int(now.timestamp()),
                     }
                 ),
+                ReturnValues="ALL_NEW",
             )
         except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return None
+        return from_item(response["Attributes"])
 
     def get(self, hashed: str) -> dict[str, Any] | None:
         item = self._ddb.get_item(TableName=self._table, Key=to_item(activation_key(hashed)), ConsistentRead=True).get("Item")
@@ -137,20 +138,25 @@ def activate(
     """Use `code`: resume the registration waiting on it. A wrong, used or expired code changes nothing."""
     now = now or datetime.now(UTC)
     hashed = code_hash(code)
-    if not store.consume(hashed, request_id, now):
+    record = store.consume(hashed, request_id, now)
+    redelivered = False
+    if record is None:
         record = store.get(hashed)
         if record is None:
             return ActivationOutcome(False, "INVALID_CODE", "the activation code is not valid")
-        if record["status"] == "USED" and record.get("usedBy") == request_id:
-            return ActivationOutcome(True, userId=record["userId"], tenantId=record["tenantId"])  # a redelivered request
-        if record["status"] == "USED":
+        if record["status"] != "USED":
+            return ActivationOutcome(False, "CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
+        if record.get("usedBy") != request_id:
             return ActivationOutcome(False, "CODE_ALREADY_USED", "the activation code was already used")
-        return ActivationOutcome(False, "CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
-    record = store.get(hashed) or {}
+        # The same request again (a retried delivery): resume the workflow again, in case the first try
+        # consumed the code but could not reach Step Functions.
+        redelivered = True
     try:
         sfn_client.send_task_success(
             taskToken=record["taskToken"], output=json.dumps({"activationRequestId": request_id, "activatedAt": _iso(now)})
         )
-    except (sfn_client.exceptions.TaskTimedOut, sfn_client.exceptions.TaskDoesNotExist):
+    except (sfn_client.exceptions.TaskTimedOut, sfn_client.exceptions.TaskDoesNotExist, sfn_client.exceptions.InvalidToken):
+        if redelivered:  # the first delivery resumed it
+            return ActivationOutcome(True, userId=record["userId"], tenantId=record["tenantId"])
         return ActivationOutcome(False, "CODE_EXPIRED", "the registration this code belongs to has expired")
     return ActivationOutcome(True, userId=record["userId"], tenantId=record["tenantId"])

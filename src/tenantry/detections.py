@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +22,8 @@ class Detection:
         digest = hashlib.sha256(self.detection_id.encode()).hexdigest()[:24]
         return f"mfa-{self.detected_by}-{digest}"
 
-    def input(self) -> str:
-        return json.dumps(
-            {"userId": self.user_id, "detectedBy": self.detected_by, "detectionId": self.detection_id, "cause": self.cause}
-        )
+    def payload(self) -> dict[str, Any]:
+        return {"userId": self.user_id, "detectedBy": self.detected_by, "detectionId": self.detection_id, "cause": self.cause}
 
 
 def mismatch_line(user_id: str, tenant_id: str | None, at_ms: int) -> dict[str, Any]:

@@ -22,8 +22,9 @@ from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain
 from tenantry.events import event_id
 from tenantry.roles import may_change_mfa
+from tenantry.triggers import MFA_ATTRIBUTE
 
-ATTRIBUTE = "custom:mfa_required"
+ATTRIBUTE = MFA_ATTRIBUTE
 REQUIRED, SETUP, NOT_REQUIRED = "true", "setup", "false"
 STATE = {NOT_REQUIRED: "NOT_REQUIRED", REQUIRED: "COMPLIANT", SETUP: "SETUP_REQUIRED"}
 SOFTWARE_TOKEN = "SOFTWARE_TOKEN_MFA"
@@ -52,8 +53,9 @@ class UserDirectory:
         return get_plain(self._ddb, self._table, keys.profile_key(user_id))
 
     def pool_of(self, tenant_id: str) -> str | None:
+        """The pool of an ACTIVE tenant (None for a tenant offboarded, failed or unknown)."""
         tenant = get_plain(self._ddb, self._table, keys.tenant_key(tenant_id))
-        return tenant.get("userPoolId") if tenant else None
+        return tenant.get("userPoolId") if tenant and tenant.get("status") == "ACTIVE" else None
 
     def cognito_user(self, pool_id: str, username: str) -> dict[str, Any]:
         return self._cognito.admin_get_user(UserPoolId=pool_id, Username=username)
@@ -115,9 +117,9 @@ def check_compliance(directory: UserDirectory, user_id: str) -> dict[str, Any]:
     """Compare the desired MFA with the real one. `action` is what the compliance workflow must do:
     NONE (compliant), COMPLETE_SETUP (a set-up-only user now has TOTP), or REVOKE (a violation)."""
     profile = directory.profile(user_id)
-    if profile is None:
-        return {"found": False, "action": "NONE"}
-    pool_id = directory.pool_of(profile["tenantId"])
+    pool_id = directory.pool_of(profile["tenantId"]) if profile else None
+    if profile is None or pool_id is None or profile.get("status") not in ("ACTIVE", "PENDING"):
+        return {"found": False, "action": "NONE"}  # unknown, offboarded or expired: nothing to enforce
     user = directory.cognito_user(pool_id, profile["username"])
     desired, enabled = desired_of(user), totp_enabled(user)
     if desired == REQUIRED and not enabled:

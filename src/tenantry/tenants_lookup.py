@@ -13,6 +13,7 @@ def tenant_status(table_name: str, tenant_id: str) -> str | None:
             TableName=table_name,
             Key={k: {"S": v} for k, v in keys.tenant_key(tenant_id).items()},
             ProjectionExpression="#s",
+            ConsistentRead=True,  # the onboarding workflow creates its first admin right after writing the tenant
             ExpressionAttributeNames={"#s": "status"},
         )
         .get("Item")

@@ -36,12 +36,6 @@ class Fault:
         return self.status, headers, body
 
 
-class InjectedFault(Exception):
-    def __init__(self, fault: Fault):
-        super().__init__(fault.message)
-        self.fault = fault
-
-
 class FaultInjector:
     def __init__(self) -> None:
         self._faults: list[Fault] = []

@@ -73,7 +73,18 @@ def serve(code_dir: str, handler_name: str) -> None:
                 "errorMessage": str(error),
                 "stackTrace": traceback.format_exception(error),
             }
-        protocol.write(json.dumps(reply, default=str) + "\n")
+        try:
+            encoded = json.dumps(reply)
+        except (TypeError, ValueError) as error:  # as Lambda: a result that is not JSON fails the invocation
+            encoded = json.dumps(
+                {
+                    "ok": False,
+                    "errorType": "Runtime.MarshalError",
+                    "errorMessage": f"Unable to marshal response: {error}",
+                    "stackTrace": [],
+                }
+            )
+        protocol.write(encoded + "\n")
 
 
 if __name__ == "__main__":

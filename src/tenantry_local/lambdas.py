@@ -154,9 +154,6 @@ class LambdaService:
         with self._lock:
             self._pools[spec.name] = _Pool(spec)
 
-    def functions(self) -> list[FunctionSpec]:
-        return [pool.spec for pool in self._pools.values()]
-
     def resolve(self, name_or_arn: str) -> FunctionSpec | None:
         name = name_or_arn
         if name.startswith("arn:"):
@@ -192,6 +189,8 @@ class LambdaService:
         """Invocation type Event: run in the background; a function error is retried (Lambda's default is
         2 retries), then handed to `on_failure`, like an asynchronous invocation's on-failure destination."""
 
+        from tenantry_local.hooks import HOOKS
+
         def run() -> None:
             for attempt in range(retries + 1):
                 result = self.invoke(name_or_arn, event)
@@ -201,7 +200,17 @@ class LambdaService:
             if on_failure:
                 on_failure(event, result)
 
-        threading.Thread(target=run, name=f"invoke-{name_or_arn}", daemon=True).start()
+        HOOKS.in_flight.__enter__()  # counted from now, not from when the thread gets scheduled
+        threading.Thread(target=self._run_then_release, args=(run,), name=f"invoke-{name_or_arn}", daemon=True).start()
+
+    @staticmethod
+    def _run_then_release(run: Callable[[], None]) -> None:
+        from tenantry_local.hooks import HOOKS
+
+        try:
+            run()
+        finally:
+            HOOKS.in_flight.__exit__()
 
     def _acquire(self, pool: _Pool) -> _Worker:
         with pool.condition:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tenantry_local import cognito_triggers as _triggers
-from tenantry_local.hooks import HOOKS
+from tenantry_local.hooks import HOOKS, INTERNAL_ACCESS_KEY
 
 LOG = logging.getLogger("tenantry_local.moto")
 
@@ -145,10 +145,28 @@ def _target_payload(target: dict[str, Any], event: dict[str, Any]) -> Any:
     return {k: v for k, v in event.items() if k != "ingestion-time"}
 
 
+_delivery_clients: dict[str, Any] = {}
+_delivery_clients_lock = threading.Lock()
+
+
+def _sfn_client() -> Any:
+    """One client for rule deliveries to state machines (creating clients from many threads races)."""
+    with _delivery_clients_lock:
+        if HOOKS.endpoint_url not in _delivery_clients:
+            import boto3
+
+            _delivery_clients[HOOKS.endpoint_url] = boto3.session.Session().client(
+                "stepfunctions",
+                endpoint_url=HOOKS.endpoint_url,
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+        return _delivery_clients[HOOKS.endpoint_url]
+
+
 def _deliver(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
     import uuid
-
-    import boto3
 
     arn: str = target["Arn"]
     try:
@@ -158,19 +176,19 @@ def _deliver(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
                 raise LookupError(f"function {arn} does not exist")
             HOOKS.lambdas.invoke_async(arn, payload)
         else:
-            sfn = boto3.client(
-                "stepfunctions",
-                endpoint_url=HOOKS.endpoint_url,
-                region_name=rule.region_name,
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-            )
-            sfn.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload))
+            _sfn_client().start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload))
     except Exception as error:  # noqa: BLE001 - undeliverable events go to the target's dead-letter queue
         LOG.warning("rule %s could not deliver to %s: %s", rule.name, arn, error)
         dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
         if dead_letter:
             _send_to_queue(rule, dead_letter, event, str(error))
+
+
+def _deliver_then_release(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
+    try:
+        _deliver(rule, target, event)
+    finally:
+        HOOKS.in_flight.__exit__()
 
 
 def _send_to_queue(rule: Any, queue_arn: str, event: dict[str, Any], error: str) -> None:
@@ -206,7 +224,8 @@ def _patch_events_targets() -> None:
             rest.targets = others
             original(rest, original_event, transform_input)
         for target in ours:
-            threading.Thread(target=_deliver, args=(self, target, dict(original_event)), daemon=True).start()
+            HOOKS.in_flight.__enter__()  # released when the delivery is done
+            threading.Thread(target=_deliver_then_release, args=(self, target, dict(original_event)), daemon=True).start()
 
     send_to_targets._tenantry = True  # type: ignore[attr-defined]
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
@@ -342,6 +361,9 @@ def _patch_fault_injection() -> None:
     original = BaseResponse.call_action
 
     def call_action(self: Any) -> Any:
+        authorization = self.headers.get("Authorization", "")
+        if f"Credential={INTERNAL_ACCESS_KEY}/" in authorization:
+            return original(self)
         operation = f"{self.boto3_service_name}:{self._get_action()}"
         body = self.body
         if isinstance(body, bytes):
@@ -359,9 +381,7 @@ def _patch_fault_injection() -> None:
         if self.boto3_service_name == "cognito-idp" and HOOKS.cloudtrail and int(response[0]) < 400:
             from tenantry_local import cloudtrail
 
-            entry = cloudtrail.api_call_event(
-                self._get_action(), body, self.headers.get("Authorization", ""), HOOKS.local_role_arn
-            )
+            entry = cloudtrail.api_call_event(self._get_action(), body, authorization, HOOKS.local_role_arn)
             if entry is not None:
                 cloudtrail.emit(entry)
         return response
@@ -414,7 +434,23 @@ def _check_dynamodb_atomic_writes() -> bool:
     return all(getattr(getattr(DynamoDBBackend, n), "_tenantry", False) for n in _DYNAMODB_WRITES)
 
 
+# ---------------------------------------------------------------------------------------------------
+# 8. Step Functions runs executions (moto only records them unless configured), with Lambda on moto's full
+#    backend (use_docker False would select an echoing stub; patch 3 keeps Docker from being started).
+def _patch_sfn_executes() -> None:
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+
+
+def _check_sfn_executes() -> bool:
+    from moto.core.config import default_user_config
+
+    return default_user_config["stepfunctions"]["execute_state_machine"] is True
+
+
 PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
+    "sfn_executes_state_machines": (_patch_sfn_executes, _check_sfn_executes),
     "sfn_cognito_sdk_integration": (_patch_sfn_cognito_sdk, _check_sfn_cognito_sdk),
     "sfn_time_scale": (_patch_sfn_time_scale, _check_sfn_time_scale),
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),

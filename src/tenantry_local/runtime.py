@@ -10,7 +10,6 @@ moto keeps its state per process, so a process holds at most one running LocalRu
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -30,7 +29,7 @@ class LocalRuntime:
         project_dir: Path,
         port: int = 4566,
         host: str = "127.0.0.1",
-        stack_name: str = "tenantry",
+        stack_name: str | None = None,
         time_scale: float = DEFAULT_TIME_SCALE,
         parameters: dict[str, str] | None = None,
         log_dir: Path | None = None,
@@ -39,7 +38,7 @@ class LocalRuntime:
         self.project_dir = Path(project_dir).resolve()
         self.host = host
         self.port = port
-        self.stack_name = stack_name
+        self.stack_name = stack_name or stack_name_from_samconfig(self.project_dir)
         self.time_scale = time_scale
         self.parameters = parameters or {}
         self.log_dir = log_dir or self.project_dir / ".local" / "logs"
@@ -60,17 +59,12 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         began = time.perf_counter()
         self._prepare_process_environment()
-        from moto.core.config import default_user_config
-
         from tenantry_local import moto_patches
         from tenantry_local.faults import FaultInjector
         from tenantry_local.hooks import HOOKS
         from tenantry_local.lambdas import LambdaService, worker_base_env
 
-        # Before any state machine exists: moto keeps executing and non-executing machines apart. Lambda
-        # stays on moto's full backend (use_docker False would select an echoing stub); the patched
-        # LambdaFunction.invoke runs handlers in workers, so Docker is never started.
-        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        # Before any state machine exists: moto keeps executing and non-executing machines apart.
         from tenantry_local.logs import LogRouter
 
         moto_patches.install()
@@ -135,9 +129,13 @@ class LocalRuntime:
         self.provisioned = Provisioner(
             self.project_dir, self.stack_name, resolver, self.client, self.lambdas, self.logs
         ).provision(template)
-        self.streams = StreamPoller(self.lambdas, self.client("dynamodbstreams"), self.client("sqs"), self.time_scale)
+        # The poller's own calls are the runtime's, not the application's: not counted, not faulted.
+        self.streams = StreamPoller(
+            self.lambdas, self.client("dynamodbstreams", internal=True), self.client("sqs", internal=True), self.time_scale
+        )
         for mapping in self.provisioned.stream_mappings:
             self.streams.add(mapping)
+        self.streams.start_positions()
         self.streams.start()
         if self.run_schedules:
             from tenantry_local.schedules import Scheduler
@@ -146,22 +144,26 @@ class LocalRuntime:
             self.scheduler.start()
 
     # ------------------------------------------------------------------ use
-    def client(self, service: str) -> Any:
-        """A boto3 client for the local endpoint (cached; boto3 clients are thread-safe)."""
+    def client(self, service: str, internal: bool = False) -> Any:
+        """A boto3 client for the local endpoint (cached; boto3 clients are thread-safe). An internal
+        client signs with the runtime's own key, which accounting, fault injection and CloudTrail skip."""
+        from tenantry_local.hooks import INTERNAL_ACCESS_KEY
+
+        key = (service, internal)
         with self._clients_lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 import boto3
                 from botocore.config import Config
 
-                self._clients[service] = boto3.client(
+                self._clients[key] = boto3.client(
                     service,
                     endpoint_url=self.endpoint,
                     region_name=REGION,
-                    aws_access_key_id="local",
+                    aws_access_key_id=INTERNAL_ACCESS_KEY if internal else "local",
                     aws_secret_access_key="local",
                     config=Config(retries={"max_attempts": 2}, max_pool_connections=32),
                 )
-            return self._clients[service]
+            return self._clients[key]
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -184,8 +186,17 @@ class LocalRuntime:
         }
 
     def settled(self) -> bool:
-        """No stream record or subscribed log line waits for delivery."""
-        return (self.streams.idle() if self.streams else True) and (self.logs.idle() if self.logs else True)
+        """Nothing waits for delivery: no stream record, no subscribed log line, no asynchronous invocation or
+        rule delivery still running."""
+        from tenantry_local.hooks import HOOKS
+
+        # In-flight work is checked before and after the queues: work finishing in between may enqueue more.
+        return (
+            HOOKS.in_flight == 0
+            and (self.logs.idle() if self.logs else True)
+            and (self.streams.idle() if self.streams else True)
+            and HOOKS.in_flight == 0
+        )
 
     def wait_settled(self, timeout: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -196,6 +207,20 @@ class LocalRuntime:
         return False
 
 
+def stack_name_from_samconfig(project_dir: Path) -> str:
+    """The default environment's stack name in samconfig.toml, as `sam deploy` would use it."""
+    import tomllib
+
+    path = project_dir / "samconfig.toml"
+    if path.is_file():
+        config = tomllib.loads(path.read_text())
+        for section in ("global", "deploy"):
+            name = config.get("default", {}).get(section, {}).get("parameters", {}).get("stack_name")
+            if name:
+                return name
+    return project_dir.name
+
+
 def ready_line(runtime: LocalRuntime) -> str:
     info = runtime.describe()
     total = sum(info["resources"].values())
@@ -203,7 +228,3 @@ def ready_line(runtime: LocalRuntime) -> str:
         f"Tenantry local runtime ready on {runtime.endpoint} (region {REGION}, {total} resources from template.yaml, "
         f"time scale {runtime.time_scale}) in {runtime.started_in:.2f}s"
     )
-
-
-def health_json(runtime: LocalRuntime) -> str:
-    return json.dumps(runtime.describe(), default=str)

@@ -8,6 +8,7 @@ expression is treated as hourly). Tests fire schedules themselves instead of wai
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -16,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tenantry_local.template import ACCOUNT_ID, REGION
+
+LOG = logging.getLogger("tenantry_local.schedules")
 
 _RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -81,10 +84,15 @@ class Scheduler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            now = time.monotonic()
-            for rule in _scheduled_rules():
-                period = max(1.0, period_seconds(rule.scheduled_expression) * self._time_scale)
-                due = self._due.setdefault(rule.arn, now + period)
-                if now >= due:
-                    self._due[rule.arn] = now + period
-                    fire(rule)
+            try:
+                self._fire_due(time.monotonic())
+            except Exception:  # noqa: BLE001 - one bad rule must not stop every schedule
+                LOG.exception("firing schedules failed")
+
+    def _fire_due(self, now: float) -> None:
+        for rule in list(_scheduled_rules()):
+            period = max(1.0, period_seconds(rule.scheduled_expression) * self._time_scale)
+            due = self._due.setdefault(rule.arn, now + period)
+            if now >= due:
+                self._due[rule.arn] = now + period
+                fire(rule)

@@ -6,6 +6,7 @@ its retries to the OnFailure destination (SQS) with Lambda's on-failure record, 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -33,6 +34,19 @@ class StreamMapping:
     checkpoints: dict[str, str | None] = field(default_factory=dict)
     delivered_batches: int = 0
     failed_batches: int = 0
+
+
+def _as_lambda_json(value: Any) -> Any:
+    """boto3 decodes what Lambda's event carries as JSON: binary attributes back to base64, times to epoch."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if hasattr(value, "timestamp"):
+        return int(value.timestamp())
+    if isinstance(value, dict):
+        return {k: _as_lambda_json(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_as_lambda_json(v) for v in value]
+    return value
 
 
 class StreamPoller:
@@ -90,28 +104,34 @@ class StreamPoller:
                 records = self._read(mapping, shard_id)
             self._deliver(mapping, shard_id, records)
 
+    def start_positions(self) -> None:
+        """LATEST: records already in a shard when the mapping starts are not delivered (as on AWS)."""
+        for mapping in self.mappings:
+            if mapping.starting_position != "LATEST":
+                continue
+            for shard in self._streams.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"]["Shards"]:
+                iterator = self._streams.get_shard_iterator(
+                    StreamArn=mapping.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+                records = self._streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+                mapping.checkpoints[shard["ShardId"]] = records[-1]["dynamodb"]["SequenceNumber"] if records else ""
+
     def _read(self, mapping: StreamMapping, shard_id: str) -> list[dict[str, Any]]:
         after = mapping.checkpoints.get(shard_id)
         if after:
             iterator = self._streams.get_shard_iterator(
                 StreamArn=mapping.stream_arn, ShardId=shard_id, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after
             )
-        else:
+        else:  # nothing delivered yet ("" for a LATEST mapping whose shard was empty at start)
             iterator = self._streams.get_shard_iterator(
-                StreamArn=mapping.stream_arn, ShardId=shard_id, ShardIteratorType=mapping.starting_position
+                StreamArn=mapping.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
             )
-        response = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=mapping.batch_size)
-        records = response["Records"]
-        if mapping.starting_position == "LATEST" and after is None and shard_id not in mapping.checkpoints:
-            # LATEST: skip what was there before the mapping started.
-            mapping.checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"] if records else None
-            return []
-        return records
+        return self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=mapping.batch_size)["Records"]
 
     def _deliver(self, mapping: StreamMapping, shard_id: str, records: list[dict[str, Any]]) -> None:
         pending = [self._lambda_record(mapping, r) for r in records]
         attempts = 0
-        while pending:
+        while pending and not self._stop.is_set():
             result = self._lambdas.invoke(mapping.function_name, {"Records": pending})
             mapping.delivered_batches += 1
             failed_from = self._first_failure(mapping, result, pending)
@@ -131,7 +151,7 @@ class StreamPoller:
                 self._send_on_failure(mapping, shard_id, pending, result)
                 self._checkpoint(mapping, shard_id, pending[-1])
                 return
-            time.sleep(min(1.0, 0.5 * attempts) * self._time_scale)
+            self._stop.wait(max(0.05, min(1.0, 0.5 * attempts) * self._time_scale))
 
     @staticmethod
     def _first_failure(mapping: StreamMapping, result: Any, pending: list[dict[str, Any]]) -> int | None:
@@ -152,10 +172,7 @@ class StreamPoller:
 
     @staticmethod
     def _lambda_record(mapping: StreamMapping, record: dict[str, Any]) -> dict[str, Any]:
-        change = dict(record["dynamodb"])
-        created = change.get("ApproximateCreationDateTime")
-        if hasattr(created, "timestamp"):  # boto3 parses it; Lambda events carry epoch seconds
-            change["ApproximateCreationDateTime"] = int(created.timestamp())
+        change = _as_lambda_json(record["dynamodb"])
         return {**record, "dynamodb": change, "eventSourceARN": mapping.stream_arn}
 
     def _send_on_failure(self, mapping: StreamMapping, shard_id: str, records: list[dict[str, Any]], result: Any) -> None:
@@ -194,7 +211,7 @@ class StreamPoller:
         return True
 
     def _peek(self, mapping: StreamMapping, shard_id: str) -> bool:
-        after = mapping.checkpoints.get(shard_id)
+        after = mapping.checkpoints.get(shard_id) or None
         kwargs: dict[str, Any] = (
             {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
             if after
