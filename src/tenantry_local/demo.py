@@ -272,10 +272,17 @@ def mfa_tampering_caught(demo: Demo, user: dict[str, Any], transitions: dict[str
     changed = demo.wait([f"mfa-change-{request_id}"], machine="MfaRequirementChangeStateMachineArn")
     for execution in changed.values():
         print_execution(demo, execution, transitions)
-    demo.rt.wait_settled()
+    # Let the checks this change and the set-up started finish first, so the switch-off below is caught by
+    # its own detection (CloudTrail), not by a check that happened to look at the user afterwards.
+    machine = demo.outputs["MfaComplianceStateMachineArn"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        demo.rt.wait_settled()
+        if all(e["status"] != "RUNNING" for e in demo.sfn.list_executions(stateMachineArn=machine)["executions"]):
+            break
+        time.sleep(0.1)
     print("MFA: the user switches their authenticator off with their own access token (SetUserMFAPreference)")
     cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": False})
-    machine = demo.outputs["MfaComplianceStateMachineArn"]
     deadline, caught = time.monotonic() + 30, None
     while caught is None and time.monotonic() < deadline:
         for item in demo.sfn.list_executions(stateMachineArn=machine)["executions"]:

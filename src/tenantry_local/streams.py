@@ -82,6 +82,10 @@ class StreamPoller:
     def resume(self) -> None:
         self._paused.clear()
 
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             for mapping in [] if self._paused.is_set() else self.mappings:
