@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tenantry.adapters.dynamodb import from_item, to_item
+from tenantry.adapters.dynamodb import from_item, get_plain, to_item
 from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
 from tenantry.events import event_id
 
@@ -70,8 +70,7 @@ class ActivationStore:
         return from_item(response["Attributes"])
 
     def get(self, hashed: str) -> dict[str, Any] | None:
-        item = self._ddb.get_item(TableName=self._table, Key=to_item(activation_key(hashed)), ConsistentRead=True).get("Item")
-        return from_item(item) if item else None
+        return get_plain(self._ddb, self._table, activation_key(hashed))
 
 
 @dataclass(frozen=True)

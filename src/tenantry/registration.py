@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tenantry import keys
-from tenantry.adapters.dynamodb import from_item, to_item
+from tenantry.adapters.dynamodb import get_plain, to_item
 from tenantry.clock import now_iso
 from tenantry.events import event_id
 from tenantry.naming import cognito_username
@@ -68,8 +68,7 @@ class RegistrationStore:
         self._ddb = dynamodb_client
 
     def get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        item = self._ddb.get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True).get("Item")
-        return from_item(item) if item else None
+        return get_plain(self._ddb, self._table, key)
 
     def reserve(self, plan: RegistrationPlan, execution_name: str) -> str | None:
         """Reserve request id, email and handle in one transaction.

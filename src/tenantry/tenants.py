@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tenantry import keys
-from tenantry.adapters.dynamodb import from_item, to_item
+from tenantry.adapters.dynamodb import get_plain, to_item
 from tenantry.clock import now_iso
 from tenantry.naming import cognito_username
 from tenantry.roles import role_groups
@@ -125,10 +125,7 @@ class TenantStore:
         return True
 
     def reservation(self, request_id: str) -> dict[str, Any] | None:
-        response = self._ddb.get_item(
-            TableName=self._table, Key=to_item(keys.request_key(ONBOARDING_WORKFLOW, request_id)), ConsistentRead=True
-        )
-        return from_item(response["Item"]) if "Item" in response else None
+        return get_plain(self._ddb, self._table, keys.request_key(ONBOARDING_WORKFLOW, request_id))
 
 
 def reserve_tenant(

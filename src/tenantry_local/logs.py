@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenantry_local.template import ACCOUNT_ID
+
 LOG = logging.getLogger("tenantry_local.logs")
 _CONDITION = re.compile(r'^\$\.([A-Za-z0-9_.\-]+)\s*(=|!=)\s*(".*?"|[^\s"]+)$')
 
@@ -139,7 +141,7 @@ class LogRouter:
 def _awslogs_payload(subscription: Subscription, batch: list[dict[str, Any]]) -> dict[str, Any]:
     document = {
         "messageType": "DATA_MESSAGE",
-        "owner": "123456789012",
+        "owner": ACCOUNT_ID,
         "logGroup": subscription.log_group,
         "logStream": batch[0]["logStream"],
         "subscriptionFilters": [subscription.name],

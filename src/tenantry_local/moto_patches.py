@@ -125,6 +125,11 @@ def _check_lambda_invoke() -> bool:
 # ---------------------------------------------------------------------------------------------------
 # 4. EventBridge rule targets that are functions or state machines (moto raises NotImplementedError).
 #    Delivery is asynchronous, as on AWS; Input, InputPath and InputTransformer shape the payload.
+def delivered_by_runtime(arn: str) -> bool:
+    """Targets moto cannot deliver to, which the runtime delivers itself: functions and state machines."""
+    return ":lambda:" in arn or ":states:" in arn
+
+
 def _target_payload(target: dict[str, Any], event: dict[str, Any]) -> Any:
     from moto.events.utils import EventTemplateParser
 
@@ -217,7 +222,7 @@ def _patch_events_targets() -> None:
             original_event
         ):
             return
-        ours = [t for t in self.targets if ":lambda:" in t["Arn"] or ":states:" in t["Arn"]]
+        ours = [t for t in self.targets if delivered_by_runtime(t["Arn"])]
         others = [t for t in self.targets if t not in ours]
         if others:
             rest = copy.copy(self)

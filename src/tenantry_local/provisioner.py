@@ -309,30 +309,9 @@ class Provisioner:
         return attrs
 
     def _function_event(self, logical_id: str, spec: FunctionSpec, event_name: str, kind: str, p: dict[str, Any]) -> None:
-        if kind in ("EventBridgeRule", "CloudWatchEvent"):
-            target = {"Id": (p.get("Target") or {}).get("Id", f"{logical_id}{event_name}LambdaTarget")[:64], "Arn": spec.arn}
-            target.update(_target_options(p))
-            self._put_rule(
-                f"{self.stack_name}-{logical_id}{event_name}",
-                p.get("EventBusName"),
-                p.get("Pattern"),
-                None,
-                [target],
-                p.get("State", "ENABLED"),
-            )
-        elif kind in ("Schedule", "ScheduleV2"):
-            target = {"Id": f"{logical_id}{event_name}"[:64], "Arn": spec.arn}
-            target.update(_target_options(p))
-            expression = p.get("Schedule") or p.get("ScheduleExpression")
-            self._put_rule(
-                f"{self.stack_name}-{logical_id}{event_name}",
-                None,
-                None,
-                expression,
-                [target],
-                "ENABLED" if p.get("Enabled", True) and p.get("State", "ENABLED") == "ENABLED" else "DISABLED",
-            )
-        elif kind == "DynamoDB":
+        if self._rule_event(logical_id, event_name, kind, p, {"Arn": spec.arn}, "LambdaTarget"):
+            return
+        if kind == "DynamoDB":
             destination = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
             self.result.stream_mappings.append(
                 StreamMapping(
@@ -350,6 +329,30 @@ class Provisioner:
         else:
             LOG.warning("%s: event source %s (%s) is not driven by the local runtime", logical_id, event_name, kind)
 
+    def _rule_event(
+        self, logical_id: str, event_name: str, kind: str, p: dict[str, Any], target: dict[str, Any], target_suffix: str
+    ) -> bool:
+        """SAM's EventBridgeRule and Schedule events (of a function or a state machine) as a rule and its
+        target, named as SAM names them; False for any other kind of event."""
+        if kind in ("EventBridgeRule", "CloudWatchEvent"):
+            bus, pattern, schedule = p.get("EventBusName"), p.get("Pattern"), None
+            state = p.get("State", "ENABLED")
+        elif kind in ("Schedule", "ScheduleV2"):
+            bus, pattern, schedule = None, None, p.get("Schedule") or p.get("ScheduleExpression")
+            state = "ENABLED" if p.get("Enabled", True) and p.get("State", "ENABLED") == "ENABLED" else "DISABLED"
+        else:
+            return False
+        target_id = (p.get("Target") or {}).get("Id", f"{logical_id}{event_name}{target_suffix}")[:64]
+        self._put_rule(
+            f"{self.stack_name}-{logical_id}{event_name}",
+            bus,
+            pattern,
+            schedule,
+            [{"Id": target_id, **target, **_target_options(p)}],
+            state,
+        )
+        return True
+
     def _state_machine(self, logical_id: str, p: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
         name = self._name(logical_id, p.get("Name"))
         text = (self.project_dir / p["DefinitionUri"]).read_text() if "DefinitionUri" in p else json.dumps(p["Definition"])
@@ -361,22 +364,8 @@ class Provisioner:
         self.resolver.attributes[logical_id] = attrs
         for event_name, event in (resource.get("Properties", {}).get("Events") or {}).items():
             ep = self.resolver.resolve(event.get("Properties", {}))
-            if event["Type"] in ("EventBridgeRule", "CloudWatchEvent"):
-                target = {
-                    "Id": (ep.get("Target") or {}).get("Id", f"{logical_id}{event_name}StepFunctionsTarget")[:64],
-                    "Arn": arn,
-                    "RoleArn": LOCAL_ROLE_ARN,
-                }
-                target.update(_target_options(ep))
-                self._put_rule(
-                    f"{self.stack_name}-{logical_id}{event_name}",
-                    ep.get("EventBusName"),
-                    ep.get("Pattern"),
-                    None,
-                    [target],
-                    ep.get("State", "ENABLED"),
-                )
-            else:
+            target = {"Arn": arn, "RoleArn": LOCAL_ROLE_ARN}
+            if not self._rule_event(logical_id, event_name, event["Type"], ep, target, "StepFunctionsTarget"):
                 LOG.warning("%s: event source %s (%s) is not driven by the local runtime", logical_id, event_name, event["Type"])
         return attrs
 

@@ -44,7 +44,7 @@ def _scheduled_rules() -> list[Any]:
 
 
 def fire(rule: Any) -> None:
-    from tenantry_local.moto_patches import _deliver
+    from tenantry_local.moto_patches import _deliver, delivered_by_runtime
 
     event = {
         "version": "0",
@@ -59,7 +59,7 @@ def fire(rule: Any) -> None:
         "ingestion-time": time.time(),
     }
     for target in rule.targets:
-        if ":lambda:" in target["Arn"] or ":states:" in target["Arn"]:
+        if delivered_by_runtime(target["Arn"]):
             _deliver(rule, target, json.loads(json.dumps(event)))
 
 

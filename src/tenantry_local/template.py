@@ -196,7 +196,7 @@ def creation_order(resources: Mapping[str, dict[str, Any]]) -> list[str]:
     """Logical ids, each after every resource it references or DependsOn (as CloudFormation orders them)."""
     depends: dict[str, set[str]] = {}
     for logical_id, resource in resources.items():
-        needed = references(resource.get("Properties", {})) | references(resource.get("Events", {}))
+        needed = references(resource.get("Properties", {}))
         depends_on = resource.get("DependsOn", [])
         needed |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
         # SAM's implicit roles (<Function>Role, <StateMachine>Role) exist once their resource does.
