@@ -288,3 +288,65 @@ def test_a_result_that_is_not_json_fails_like_lambda(runtime):
     result = runtime.lambdas.invoke("test-unserialisable", {})
     assert result.function_error == "Unhandled"
     assert result.payload["errorType"] == "Runtime.MarshalError"
+
+
+def test_a_cancelled_transaction_is_never_seen_by_a_stream_reader(runtime, monkeypatch):
+    """moto applies a transaction's writes and rolls them back when one fails; a stream reader in between
+    used to see the rolled-back record, whose sequence number the next real change then reused."""
+    from moto.dynamodb.models.table import Table
+
+    ddb, streams = runtime.client("dynamodb"), runtime.client("dynamodbstreams", internal=True)
+    name = f"test-isolation-{uuid.uuid4().hex[:8]}"
+    stream_arn = ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    inside, original_put = threading.Event(), Table.put_item
+
+    def slow_put(self, item_attrs, *args, **kwargs):
+        result = original_put(self, item_attrs, *args, **kwargs)
+        if item_attrs.get("PK", {}).get("S") == "phantom":
+            inside.set()
+            time.sleep(0.5)  # the transaction is half-applied: a reader that is not held off sees it now
+        return result
+
+    monkeypatch.setattr(Table, "put_item", slow_put)
+
+    def cancelled_transaction():
+        with pytest.raises(ddb.exceptions.TransactionCanceledException):
+            ddb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": name, "Item": {"PK": {"S": "phantom"}}}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": name,
+                            "Key": {"PK": {"S": "absent"}},
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                ]
+            )
+
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def iterator():
+        return streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+
+    def keys(shard_iterator):
+        return [r["dynamodb"]["Keys"]["PK"]["S"] for r in streams.get_records(ShardIterator=shard_iterator)["Records"]]
+
+    opened_before = iterator()  # a consumer polling the shard holds an iterator across the transaction
+    writer = threading.Thread(target=cancelled_transaction)
+    writer.start()
+    assert inside.wait(5)
+    seen_during = keys(iterator())
+    writer.join()
+    seen_after_cancel = keys(opened_before)
+    ddb.put_item(TableName=name, Item={"PK": {"S": "real"}})
+    assert seen_during == []
+    assert seen_after_cancel == []
+    assert keys(opened_before) == ["real"]
+    assert keys(iterator()) == ["real"]

@@ -166,6 +166,61 @@ def test_concurrent_copies_create_exactly_one_tenant(tenantry, outbound):
     assert len(outbound.wait_for("TenantOnboarded", timeout=30, requestId=request_id)) == 1, outbound.seen[-6:]
 
 
+@pytest.fixture
+def one_core_kept_busy():
+    """The load under which racing copies once lost their TenantOnboarded (a CI machine's other work)."""
+    import subprocess
+    import sys
+
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    yield
+    burner.kill()
+    burner.wait()
+
+
+def test_racing_copies_under_load_publish_one_event_per_committed_change(tenantry, outbound, one_core_kept_busy):
+    # Given racing copies of several requests at once, round after round, with one core kept busy
+    request_ids = []
+    for _ in range(10):
+        request_id = tenantry.request_id("load")
+        detail = onboarding_request(request_id, "dedicated")
+        copies = ["bus", "bus", f"race-a-{request_id}", f"race-b-{request_id}"]
+        barrier = threading.Barrier(len(copies))
+
+        def post(copy, detail=detail, barrier=barrier):
+            barrier.wait()
+            if copy == "bus":
+                tenantry.post("TenantOnboardingRequested", detail)
+            else:
+                tenantry.sfn.start_execution(
+                    stateMachineArn=tenantry.outputs[MACHINE],
+                    name=copy,
+                    input=json.dumps({"detailType": "TenantOnboardingRequested", "detail": detail}),
+                )
+
+        threads = [threading.Thread(target=post, args=(copy,)) for copy in copies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for name in (f"onboard-{request_id}", *copies[2:]):
+            assert tenantry.wait_execution(MACHINE, name)["status"] == "SUCCEEDED"
+        request_ids.append(request_id)
+    # When every change has been delivered
+    assert tenantry.rt.wait_settled(30)
+    # Then each committed tenant, and each committed admin profile, has exactly one entity event
+    committed = {rid: tenantry.tenants_for_request(rid) for rid in request_ids}
+    assert all(len(t) == 1 and t[0]["status"] == "ACTIVE" for t in committed.values()), committed
+    tenant_ids = {t[0]["tenantId"] for t in committed.values()}
+    onboarded = [e for e in outbound.matching("TenantOnboarded") if e["detail"]["requestId"] in committed]
+    assert sorted(e["detail"]["requestId"] for e in onboarded) == sorted(request_ids)
+    assert {e["detail"]["tenantId"] for e in onboarded} == tenant_ids
+    registered = [e for e in outbound.matching("UserRegistered") if e["detail"]["requestId"] in committed]
+    assert sorted(e["detail"]["requestId"] for e in registered) == sorted(request_ids)
+    # And no event stands for a write of a cancelled transaction (the losing copies' tenants)
+    assert {e["detail"]["tenantId"] for e in registered} == tenant_ids
+
+
 # ------------------------------------------------------------------------------------- invalid requests
 INVALID = [
     pytest.param({"tenantName": None}, "MISSING_FIELD", "tenantName", id="missing-name"),

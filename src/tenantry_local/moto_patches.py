@@ -402,9 +402,14 @@ def _check_fault_injection() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
-# 7. DynamoDB writes are atomic, as on AWS. moto checks a condition and then writes without a lock, so two
-#    concurrent conditional writes can both succeed, and its stream gives two concurrent records the same
-#    sequence number (one of them is then skipped by readers). One lock around every write op fixes both.
+# 7. DynamoDB operations are isolated, as on AWS. moto checks a condition and then writes without a lock, so
+#    two concurrent conditional writes can both succeed, and its stream gives two concurrent records the same
+#    sequence number (one of them is then skipped by readers). One lock around every write, item read and
+#    stream read fixes that. And moto cancels a transaction by restoring a copy of each table taken before
+#    it: the stream records of the writes it had applied stay in the replaced table's shard, which existing
+#    shard iterators keep reading, and the next real change reuses their sequence numbers. A consumer then
+#    delivers the cancelled write and skips the committed one (the TenantOnboarded that went missing when two
+#    copies of a request raced). So a cancelled transaction keeps the live shard, cut back to where it was.
 _DYNAMODB_WRITES = (
     "put_item",
     "update_item",
@@ -415,28 +420,59 @@ _DYNAMODB_WRITES = (
     "execute_transaction",
     "batch_execute_statement",
 )
-_dynamodb_write_lock = threading.RLock()
+_DYNAMODB_READS = ("get_item", "query", "scan", "batch_get_item", "transact_get_items")
+_DYNAMODB_STREAM_READS = ("describe_stream", "list_streams", "get_shard_iterator", "get_records")
+_dynamodb_lock = threading.RLock()
 
 
-def _patch_dynamodb_atomic_writes() -> None:
+def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:
+    def isolated(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:
+            return method(*args, **kwargs)
+
+    isolated._tenantry = True  # type: ignore[attr-defined]
+    return isolated
+
+
+def _keeping_stream_shards(transact_write_items: Callable[..., Any]) -> Callable[..., Any]:
+    def transact(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        names = {next(iter(item.values())).get("TableName") for item in transact_items}
+        shards = {
+            name: (table.stream_shard, len(table.stream_shard.items))
+            for name, table in self.tables.items()
+            if name in names and table.stream_shard is not None
+        }
+        try:
+            return transact_write_items(self, transact_items)
+        except Exception:
+            for name, (shard, length) in shards.items():
+                restored = self.tables[name]
+                if restored.stream_shard is not shard:  # moto put its copy of the table back
+                    del shard.items[length:]
+                    shard.table, restored.stream_shard = restored, shard
+            raise
+
+    return transact
+
+
+def _patch_dynamodb_isolation() -> None:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
-        def write(*args: Any, **kwargs: Any) -> Any:
-            with _dynamodb_write_lock:
-                return method(*args, **kwargs)
-
-        write._tenantry = True  # type: ignore[attr-defined]
-        return write
-
-    for name in _DYNAMODB_WRITES:
-        setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend.transact_write_items = _keeping_stream_shards(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
+    for name in (*_DYNAMODB_WRITES, *_DYNAMODB_READS):
+        setattr(DynamoDBBackend, name, _isolated(getattr(DynamoDBBackend, name)))
+    for name in _DYNAMODB_STREAM_READS:
+        setattr(DynamoDBStreamsBackend, name, _isolated(getattr(DynamoDBStreamsBackend, name)))
 
 
-def _check_dynamodb_atomic_writes() -> bool:
+def _check_dynamodb_isolation() -> bool:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    return all(getattr(getattr(DynamoDBBackend, n), "_tenantry", False) for n in _DYNAMODB_WRITES)
+    return all(getattr(getattr(DynamoDBBackend, n), "_tenantry", False) for n in (*_DYNAMODB_WRITES, *_DYNAMODB_READS)) and all(
+        getattr(getattr(DynamoDBStreamsBackend, n), "_tenantry", False) for n in _DYNAMODB_STREAM_READS
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -462,7 +498,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
     "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
     "api_call_hooks_faults_accounting_cloudtrail": (_patch_fault_injection, _check_fault_injection),
-    "dynamodb_atomic_writes": (_patch_dynamodb_atomic_writes, _check_dynamodb_atomic_writes),
+    "dynamodb_isolation": (_patch_dynamodb_isolation, _check_dynamodb_isolation),
 }
 
 
