@@ -355,7 +355,11 @@ class Provisioner:
 
     def _state_machine(self, logical_id: str, p: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
         name = self._name(logical_id, p.get("Name"))
-        text = (self.project_dir / p["DefinitionUri"]).read_text() if "DefinitionUri" in p else json.dumps(p["Definition"])
+        text = (
+            json.dumps(definition_document(self.project_dir / p["DefinitionUri"]))
+            if "DefinitionUri" in p
+            else json.dumps(p["Definition"])
+        )
         definition = substitute(text, p.get("DefinitionSubstitutions") or {})
         arn = self.client("stepfunctions").create_state_machine(
             name=name, definition=definition, roleArn=LOCAL_ROLE_ARN, type=p.get("Type", "STANDARD")
@@ -394,6 +398,13 @@ def substitute(definition: str, substitutions: dict[str, Any]) -> str:
         return str(substitutions[key])
 
     return _SUBSTITUTION.sub(replace, definition)
+
+
+def definition_document(path: Path) -> Any:
+    """A DefinitionUri file as SAM reads it: JSON or YAML (YAML anchors let a definition name a retry policy once)."""
+    import yaml
+
+    return yaml.safe_load(path.read_text())
 
 
 def _placeholder_zip() -> bytes:
