@@ -48,7 +48,6 @@ def demo_run() -> tuple[float, str]:
 def calls_per_flow() -> None:
     """Each onboarding path alone on a fresh runtime: AWS calls served and state transitions."""
     from tenantry_local.demo import Demo, _free_port
-    from tenantry_local.hooks import HOOKS
     from tenantry_local.runtime import LocalRuntime
 
     runtime = LocalRuntime(PROJECT, port=_free_port(0)).start()
@@ -68,13 +67,13 @@ def calls_per_flow() -> None:
                 "admin": {"email": f"{label}@bench.example", "name": "Bench Admin"},
             } | change
             runtime.wait_settled()
-            HOOKS.api_calls.clear()
+            runtime.calls.clear()
             invocations_before = dict(runtime.lambdas.invocations)
             demo.post(detail)
             execution = demo.wait([f"onboard-{request_id}"])[f"onboard-{request_id}"]
             runtime.wait_settled()
             demo.received_events()
-            calls = dict(HOOKS.api_calls)
+            calls = dict(runtime.calls.counts)
             # Not the flow's: the bench's own PutEvents, its polling, the local stream poller's reads and
             # the Lambda API's Invoke (counted below as function invocations, whoever invoked them).
             calls["events:PutEvents"] -= 1
@@ -267,7 +266,6 @@ def mfa_figures(runs: int = int(os.environ.get("MFA_RUNS", "50"))) -> None:
     requirement change reaching the stream consumer (path 3).
     """
     from tenantry_local.demo import Demo, _free_port
-    from tenantry_local.hooks import HOOKS
     from tenantry_local.runtime import LocalRuntime
 
     runtime = LocalRuntime(PROJECT, port=_free_port(0), run_schedules=False).start()
@@ -275,9 +273,9 @@ def mfa_figures(runs: int = int(os.environ.get("MFA_RUNS", "50"))) -> None:
         bench = _MfaBench(runtime, Demo(runtime))
         results = {}
         for path in ("sign-in", "cloudtrail", "requirement-change"):
-            HOOKS.cloudtrail = path == "cloudtrail"
+            runtime.cloudtrail.enabled = path == "cloudtrail"
             results[path] = [bench.one_run(path) for _ in range(runs)]
-        HOOKS.cloudtrail = True
+        runtime.cloudtrail.enabled = True
         print(f"MFA detection to revocation on the local runtime ({runs} runs per path, time scale {runtime.time_scale})")
         for path, seconds in results.items():
             ms = [s * 1000 for s in seconds]

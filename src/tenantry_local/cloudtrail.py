@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from tenantry_local.api_calls import ApiCall, Proceed, Response
 from tenantry_local.template import ACCOUNT_ID, REGION
 
 READ_ONLY = re.compile(r"^(Get|List|Describe|AdminGet|AdminList)")
@@ -120,3 +121,19 @@ def emit(entry: dict[str, Any]) -> None:
     from moto.events.models import events_backends
 
     events_backends[ACCOUNT_ID][REGION].put_events([entry])
+
+
+class CloudTrail:
+    """Middleware: each successful mutating cognito-idp call becomes its CloudTrail event on the default bus."""
+
+    def __init__(self, local_role_arn: str, enabled: bool = True):
+        self.local_role_arn = local_role_arn  # the role calls signed by the Step Functions interpreter assume
+        self.enabled = enabled
+
+    def __call__(self, call: ApiCall, proceed: Proceed) -> Response:
+        response = proceed(call)
+        if self.enabled and call.service == "cognito-idp" and int(response[0]) < 400:
+            entry = api_call_event(call.operation, call.body, call.authorization, self.local_role_arn)
+            if entry is not None:
+                emit(entry)
+        return response

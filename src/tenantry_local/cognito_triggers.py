@@ -12,7 +12,7 @@ from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 
-from tenantry_local.hooks import HOOKS
+from tenantry_local import binding
 from tenantry_local.template import REGION
 
 
@@ -63,9 +63,10 @@ def _base_event(pool: Any, username: str, trigger_source: str, client_id: str | 
 
 
 def _invoke(function_arn: str, trigger: str, event: dict[str, Any]) -> dict[str, Any]:
-    if HOOKS.lambdas is None or HOOKS.lambdas.resolve(function_arn) is None:
+    services = binding.current()
+    if services is None or services.lambdas.resolve(function_arn) is None:
         raise UserLambdaValidationException(f"{trigger} failed with error: function {function_arn} not found.")
-    result = HOOKS.lambdas.invoke(function_arn, event)
+    result = services.lambdas.invoke(function_arn, event)
     if not result.ok:
         message = result.payload.get("errorMessage", "") if isinstance(result.payload, dict) else str(result.payload)
         raise UserLambdaValidationException(f"{trigger} failed with error {message}.")

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tenantry_local.api_calls import ApiCall, Proceed, Response
+
 
 @dataclass
 class Fault:
@@ -61,6 +63,14 @@ class FaultInjector:
                         self._faults.remove(fault)
                     return fault
         return None
+
+    def __call__(self, call: ApiCall, proceed: Proceed) -> Response:
+        """Middleware: answer the call with an armed fault instead of moto, when one is due."""
+        if self.armed:
+            fault = self.take(call.service, call.operation, call.body)
+            if fault is not None:
+                return fault.response()
+        return proceed(call)
 
     def raise_if_due(self, service: str, operation: str, subject: str = "") -> None:
         fault = self.take(service, operation, subject)

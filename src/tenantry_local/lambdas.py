@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenantry_local.inflight import InFlight
 from tenantry_local.template import ACCOUNT_ID, REGION
 
 LOG = logging.getLogger("tenantry_local.lambda")
@@ -141,8 +142,9 @@ class _Pool:
 class LambdaService:
     """Invokes the template's functions in worker processes."""
 
-    def __init__(self, base_env: dict[str, str], log_sink: LogSink | None = None, max_concurrency: int = 4):
+    def __init__(self, base_env: dict[str, str], in_flight: InFlight, log_sink: LogSink | None = None, max_concurrency: int = 4):
         self._base_env = base_env
+        self._in_flight = in_flight
         self._log_sink = log_sink
         self._max_concurrency = max_concurrency
         self._pools: dict[str, _Pool] = {}
@@ -189,8 +191,6 @@ class LambdaService:
         """Invocation type Event: run in the background; a function error is retried (Lambda's default is
         2 retries), then handed to `on_failure`, like an asynchronous invocation's on-failure destination."""
 
-        from tenantry_local.hooks import HOOKS
-
         def run() -> None:
             for attempt in range(retries + 1):
                 result = self.invoke(name_or_arn, event)
@@ -200,17 +200,7 @@ class LambdaService:
             if on_failure:
                 on_failure(event, result)
 
-        HOOKS.in_flight.__enter__()  # counted from now, not from when the thread gets scheduled
-        threading.Thread(target=self._run_then_release, args=(run,), name=f"invoke-{name_or_arn}", daemon=True).start()
-
-    @staticmethod
-    def _run_then_release(run: Callable[[], None]) -> None:
-        from tenantry_local.hooks import HOOKS
-
-        try:
-            run()
-        finally:
-            HOOKS.in_flight.__exit__()
+        self._in_flight.spawn(run, name=f"invoke-{name_or_arn}")
 
     def _acquire(self, pool: _Pool) -> _Worker:
         with pool.condition:

@@ -5,7 +5,9 @@ what it lacks offline is measured in shared/notes/moto-offline-findings.md. Each
 those gaps, is applied by `install()`, and has a check in `verify()` that tells whether it still takes
 effect: a moto upgrade that moves an internal makes tests/test_moto_patches.py fail, not the demo.
 
-The patches reach the runtime through `HOOKS` (set by LocalRuntime), never the other way around.
+A patch only hooks moto; what happens there is the job of the module it hands over to (rule delivery,
+Cognito triggers, the API middleware chain), through the services a running LocalRuntime has bound
+(tenantry_local.binding). Unbound, every patch leaves moto's behaviour as it was.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from tenantry_local import binding
 from tenantry_local import cognito_triggers as _triggers
-from tenantry_local.hooks import HOOKS, INTERNAL_ACCESS_KEY
+from tenantry_local.api_calls import ApiCall, run_chain
+from tenantry_local.rule_delivery import delivered_by_runtime
 
 LOG = logging.getLogger("tenantry_local.moto")
 
@@ -60,10 +64,15 @@ class _ScaledTime:
         self._real = real
 
     def sleep(self, seconds: float) -> None:
-        self._real.sleep(max(0.0, seconds * HOOKS.time_scale))
+        self._real.sleep(max(0.0, seconds * _time_scale()))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+def _time_scale() -> float:
+    services = binding.current()
+    return services.time_scale if services else 1.0
 
 
 def _patch_sfn_time_scale() -> None:
@@ -76,7 +85,7 @@ def _patch_sfn_time_scale() -> None:
 
     def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         if wait_seconds > 0:
-            env.program_state_event.wait(wait_seconds * HOOKS.time_scale)
+            env.program_state_event.wait(wait_seconds * _time_scale())
 
     wait_function.WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
     wait_function.WaitFunction._tenantry_scaled = True  # type: ignore[attr-defined]
@@ -98,11 +107,11 @@ def _patch_lambda_invoke() -> None:
     original = LambdaFunction.invoke
 
     def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
-        lambdas = HOOKS.lambdas
-        if lambdas is None or lambdas.resolve(self.function_name) is None:
+        services = binding.current()
+        if services is None or services.lambdas.resolve(self.function_name) is None:
             return original(self, body, request_headers, response_headers)
-        if HOOKS.faults:
-            HOOKS.faults.raise_if_due("lambda", "Invoke", self.function_name)
+        lambdas = services.lambdas
+        services.faults.raise_if_due("lambda", "Invoke", self.function_name)  # a fault armed for one function
         event = json.loads(body) if body else {}
         if request_headers.get("X-Amz-Invocation-Type") == "Event":
             lambdas.invoke_async(self.function_name, event)
@@ -123,99 +132,17 @@ def _check_lambda_invoke() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
-# 4. EventBridge rule targets that are functions or state machines (moto raises NotImplementedError).
-#    Delivery is asynchronous, as on AWS; Input, InputPath and InputTransformer shape the payload.
-def delivered_by_runtime(arn: str) -> bool:
-    """Targets moto cannot deliver to, which the runtime delivers itself: functions and state machines."""
-    return ":lambda:" in arn or ":states:" in arn
-
-
-def _target_payload(target: dict[str, Any], event: dict[str, Any]) -> Any:
-    from moto.events.utils import EventTemplateParser
-
-    if "Input" in target:
-        return json.loads(target["Input"])
-    if "InputPath" in target:
-        from jsonpath_ng.ext import parse
-
-        matches = parse(target["InputPath"]).find(event)
-        return matches[0].value if matches else None
-    if "InputTransformer" in target:
-        transformer = target["InputTransformer"]
-        return EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
-        )
-    return {k: v for k, v in event.items() if k != "ingestion-time"}
-
-
-_delivery_clients: dict[str, Any] = {}
-_delivery_clients_lock = threading.Lock()
-
-
-def _sfn_client() -> Any:
-    """One client for rule deliveries to state machines (creating clients from many threads races)."""
-    with _delivery_clients_lock:
-        if HOOKS.endpoint_url not in _delivery_clients:
-            import boto3
-
-            _delivery_clients[HOOKS.endpoint_url] = boto3.session.Session().client(
-                "stepfunctions",
-                endpoint_url=HOOKS.endpoint_url,
-                region_name="us-east-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-            )
-        return _delivery_clients[HOOKS.endpoint_url]
-
-
-def _deliver(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
-    import uuid
-
-    arn: str = target["Arn"]
-    try:
-        payload = _target_payload(target, event)
-        if ":lambda:" in arn:
-            if HOOKS.lambdas.resolve(arn) is None:
-                raise LookupError(f"function {arn} does not exist")
-            HOOKS.lambdas.invoke_async(arn, payload)
-        else:
-            _sfn_client().start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload))
-    except Exception as error:  # noqa: BLE001 - undeliverable events go to the target's dead-letter queue
-        LOG.warning("rule %s could not deliver to %s: %s", rule.name, arn, error)
-        dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
-        if dead_letter:
-            _send_to_queue(rule, dead_letter, event, str(error))
-
-
-def _deliver_then_release(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
-    try:
-        _deliver(rule, target, event)
-    finally:
-        HOOKS.in_flight.__exit__()
-
-
-def _send_to_queue(rule: Any, queue_arn: str, event: dict[str, Any], error: str) -> None:
-    from moto.sqs.models import sqs_backends
-
-    account, region, name = queue_arn.split(":")[4], queue_arn.split(":")[3], queue_arn.split(":")[5]
-    sqs_backends[account][region].send_message(
-        queue_name=name,
-        message_body=json.dumps({k: v for k, v in event.items() if k != "ingestion-time"}),
-        message_attributes={
-            "RULE_ARN": {"DataType": "String", "StringValue": rule.arn},
-            "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]},
-        },
-    )
-
-
+# 4. EventBridge rule targets that are functions or state machines (moto raises NotImplementedError):
+#    handed to tenantry_local.rule_delivery.
 def _patch_events_targets() -> None:
     from moto.events.models import Rule
 
     original = Rule.send_to_targets
 
-    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> Any:
+        services = binding.current()
+        if services is None:
+            return original(self, original_event, transform_input)
         # A schedule rule has no event pattern, which moto takes as "match everything": on AWS it matches
         # no event at all (tenantry_local.schedules fires it).
         if (self.scheduled_expression and not self.event_pattern.get_pattern()) or not self.event_pattern.matches_event(
@@ -229,8 +156,8 @@ def _patch_events_targets() -> None:
             rest.targets = others
             original(rest, original_event, transform_input)
         for target in ours:
-            HOOKS.in_flight.__enter__()  # released when the delivery is done
-            threading.Thread(target=_deliver_then_release, args=(self, target, dict(original_event)), daemon=True).start()
+            services.rules.deliver_later(self, target, original_event)
+        return None
 
     send_to_targets._tenantry = True  # type: ignore[attr-defined]
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
@@ -356,46 +283,30 @@ def _check_cognito() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
-# 6. Around every API call the endpoint serves: fault injection (the next N calls of an operation fail
-#    with a given AWS error, so tests drive workflows into Retry and Catch through the real API, like AWS
-#    FIS locally); accounting (calls counted, so a flow's AWS calls can be measured); and CloudTrail for
-#    Cognito (successful mutating cognito-idp calls become "AWS API Call via CloudTrail" events).
-def _patch_fault_injection() -> None:
+# 6. Every API call the endpoint serves passes the runtime's middleware chain (tenantry_local.api_calls):
+#    call accounting, fault injection, CloudTrail for Cognito.
+def _patch_api_middleware() -> None:
     from moto.core.responses import BaseResponse
 
     original = BaseResponse.call_action
 
     def call_action(self: Any) -> Any:
-        authorization = self.headers.get("Authorization", "")
-        if f"Credential={INTERNAL_ACCESS_KEY}/" in authorization:
+        services = binding.current()
+        if services is None:
             return original(self)
-        operation = f"{self.boto3_service_name}:{self._get_action()}"
         body = self.body
         if isinstance(body, bytes):
             body = body.decode(errors="replace")
         elif not isinstance(body, str):  # moto's DynamoDB handler has already parsed the request
             body = json.dumps(body, default=str)
-        HOOKS.api_calls[operation] += 1
-        HOOKS.recent_calls.append((operation, body[:2000]))
-        faults = HOOKS.faults
-        if faults is not None and faults.armed:
-            fault = faults.take(self.boto3_service_name, self._get_action(), body)
-            if fault is not None:
-                return fault.response()
-        response = original(self)
-        if self.boto3_service_name == "cognito-idp" and HOOKS.cloudtrail and int(response[0]) < 400:
-            from tenantry_local import cloudtrail
-
-            entry = cloudtrail.api_call_event(self._get_action(), body, authorization, HOOKS.local_role_arn)
-            if entry is not None:
-                cloudtrail.emit(entry)
-        return response
+        call = ApiCall(self.boto3_service_name, self._get_action(), body, self.headers.get("Authorization", ""))
+        return run_chain(services.middleware, call, lambda _: original(self))
 
     call_action._tenantry = True  # type: ignore[attr-defined]
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
 
 
-def _check_fault_injection() -> bool:
+def _check_api_middleware() -> bool:
     from moto.core.responses import BaseResponse
 
     return getattr(BaseResponse.call_action, "_tenantry", False)
@@ -497,7 +408,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
     "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
-    "api_call_hooks_faults_accounting_cloudtrail": (_patch_fault_injection, _check_fault_injection),
+    "api_call_middleware": (_patch_api_middleware, _check_api_middleware),
     "dynamodb_isolation": (_patch_dynamodb_isolation, _check_dynamodb_isolation),
 }
 

@@ -23,7 +23,7 @@ from tenantry_local.streams import StreamMapping
 from tenantry_local.template import ACCOUNT_ID, REGION, Resolver, apply_globals, creation_order
 
 LOG = logging.getLogger("tenantry_local.provisioner")
-LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/local-runtime"  # HOOKS.local_role_arn names the same role
+LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/local-runtime"  # every function and state machine runs as it offline
 _SAM_IMPLICIT_ROLES = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
 _USER_POOL_API_PARAMS = {

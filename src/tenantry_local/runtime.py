@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,11 @@ class LocalRuntime:
         self.faults: Any = None
         self.streams: Any = None
         self.logs: Any = None
+        self.rules: Any = None
+        self.calls: Any = None  # tenantry_local.accounting.CallAccounting
+        self.cloudtrail: Any = None  # tenantry_local.cloudtrail.CloudTrail (.enabled)
+        self.in_flight: Any = None
+        self._bound = ExitStack()
         self._server: Any = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -59,25 +65,35 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         began = time.perf_counter()
         self._prepare_process_environment()
-        from tenantry_local import moto_patches
+        from tenantry_local import binding, moto_patches
+        from tenantry_local.accounting import CallAccounting
+        from tenantry_local.cloudtrail import CloudTrail
         from tenantry_local.faults import FaultInjector
-        from tenantry_local.hooks import HOOKS
+        from tenantry_local.inflight import InFlight
         from tenantry_local.lambdas import LambdaService, worker_base_env
+        from tenantry_local.logs import LogRouter
+        from tenantry_local.provisioner import LOCAL_ROLE_ARN
+        from tenantry_local.rule_delivery import RuleDelivery
 
         # Before any state machine exists: moto keeps executing and non-executing machines apart.
-        from tenantry_local.logs import LogRouter
-
         moto_patches.install()
-        self.lambdas = LambdaService(worker_base_env(self.endpoint), log_sink=self._function_output)
+        self.in_flight = InFlight()
+        self.lambdas = LambdaService(worker_base_env(self.endpoint), self.in_flight, log_sink=self._function_output)
         # Subscription filters deliver like CloudWatch Logs: asynchronously, to the destination function.
         self.logs = LogRouter(self.log_dir, deliver=self.lambdas.invoke_async, window_seconds=0.2)
+        self.rules = RuleDelivery(self.lambdas, self.in_flight, self.endpoint)
+        self.calls = CallAccounting()
         self.faults = FaultInjector()
-        HOOKS.lambdas, HOOKS.faults, HOOKS.endpoint_url, HOOKS.time_scale = (
-            self.lambdas,
-            self.faults,
-            self.endpoint,
-            self.time_scale,
+        self.cloudtrail = CloudTrail(LOCAL_ROLE_ARN)
+        services = binding.Services(
+            lambdas=self.lambdas,
+            rules=self.rules,
+            middleware=(self.calls, self.faults, self.cloudtrail),
+            faults=self.faults,
+            time_scale=self.time_scale,
         )
+        self._bound = ExitStack()
+        self._bound.enter_context(binding.bound(services))
         self._start_server()
         self._provision()
         self.started_in = time.perf_counter() - began
@@ -95,6 +111,7 @@ class LocalRuntime:
         if self._server:
             self._server.stop()
             self._server = None
+        self._bound.close()
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
@@ -140,14 +157,14 @@ class LocalRuntime:
         if self.run_schedules:
             from tenantry_local.schedules import Scheduler
 
-            self.scheduler = Scheduler(self.time_scale)
+            self.scheduler = Scheduler(self.rules, self.time_scale)
             self.scheduler.start()
 
     # ------------------------------------------------------------------ use
     def client(self, service: str, internal: bool = False) -> Any:
         """A boto3 client for the local endpoint (cached; boto3 clients are thread-safe). An internal
         client signs with the runtime's own key, which accounting, fault injection and CloudTrail skip."""
-        from tenantry_local.hooks import INTERNAL_ACCESS_KEY
+        from tenantry_local.api_calls import INTERNAL_ACCESS_KEY
 
         key = (service, internal)
         with self._clients_lock:
@@ -188,14 +205,12 @@ class LocalRuntime:
     def settled(self) -> bool:
         """Nothing waits for delivery: no stream record, no subscribed log line, no asynchronous invocation or
         rule delivery still running."""
-        from tenantry_local.hooks import HOOKS
-
         # In-flight work is checked before and after the queues: work finishing in between may enqueue more.
         return (
-            HOOKS.in_flight == 0
+            (self.in_flight.idle if self.in_flight else True)
             and (self.logs.idle() if self.logs else True)
             and (self.streams.idle() if self.streams else True)
-            and HOOKS.in_flight == 0
+            and (self.in_flight.idle if self.in_flight else True)
         )
 
     def wait_settled(self, timeout: float = 20.0) -> bool:

@@ -1,6 +1,6 @@
 """Scheduled rules (`rate(...)` / `cron(...)` ScheduleExpression), which moto stores but never fires.
 
-`fire_all()` delivers one "Scheduled Event" to the targets of every scheduled rule, as EventBridge does
+`fire_all(rules)` delivers one "Scheduled Event" to the targets of every scheduled rule, as EventBridge does
 when a schedule comes due; `start()` fires each rule on its rate, on the runtime's time scale (a cron
 expression is treated as hourly). Tests fire schedules themselves instead of waiting for them.
 """
@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from tenantry_local.rule_delivery import RuleDelivery, delivered_by_runtime
 from tenantry_local.template import ACCOUNT_ID, REGION
 
 LOG = logging.getLogger("tenantry_local.schedules")
@@ -43,9 +44,7 @@ def _scheduled_rules() -> list[Any]:
     ]
 
 
-def fire(rule: Any) -> None:
-    from tenantry_local.moto_patches import _deliver, delivered_by_runtime
-
+def fire(rule: Any, rules: RuleDelivery) -> None:
     event = {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -60,18 +59,19 @@ def fire(rule: Any) -> None:
     }
     for target in rule.targets:
         if delivered_by_runtime(target["Arn"]):
-            _deliver(rule, target, json.loads(json.dumps(event)))
+            rules.deliver(rule, target, json.loads(json.dumps(event)))
 
 
-def fire_all() -> int:
-    rules = _scheduled_rules()
-    for rule in rules:
-        fire(rule)
-    return len(rules)
+def fire_all(rules: RuleDelivery) -> int:
+    scheduled = _scheduled_rules()
+    for rule in scheduled:
+        fire(rule, rules)
+    return len(scheduled)
 
 
 class Scheduler:
-    def __init__(self, time_scale: float):
+    def __init__(self, rules: RuleDelivery, time_scale: float):
+        self._rules = rules
         self._time_scale = time_scale
         self._stop = threading.Event()
         self._due: dict[str, float] = {}
@@ -95,4 +95,4 @@ class Scheduler:
             due = self._due.setdefault(rule.arn, now + period)
             if now >= due:
                 self._due[rule.arn] = now + period
-                fire(rule)
+                fire(rule, self._rules)

@@ -38,7 +38,7 @@ class _TenantryRoutes:
         if path == "/_tenantry/schedules/fire" and request.method == "POST":
             from tenantry_local.schedules import fire_all
 
-            return _json({"fired": fire_all()})
+            return _json({"fired": fire_all(runtime.rules)})
         if path == "/_tenantry/settled":
             return _json({"settled": runtime.settled()})
         if path == "/_tenantry/faults":

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tenantry.triggers import SIGNED_IN
+from tenantry_local import binding
 from tenantry_local.lambda_worker import load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,14 +111,11 @@ def test_the_local_runtime_sends_events_shaped_like_the_samples():
         },
         _get_user=lambda username: user,
     )
-    original = cognito_triggers.HOOKS.lambdas
-    cognito_triggers.HOOKS.lambdas = fake_lambdas
-    try:
+    services = binding.Services(lambdas=fake_lambdas, rules=None, middleware=(), faults=None, time_scale=1.0)
+    with binding.bound(services):
         cognito_triggers.pre_sign_up(pool, "u", user.attributes, "PreSignUp_AdminCreateUser", None)
         cognito_triggers.post_authentication(pool, "u", "client")
         cognito_triggers.post_confirmation(pool, "u", "PostConfirmation_ConfirmForgotPassword", "client")
-    finally:
-        cognito_triggers.HOOKS.lambdas = original
     for event, name in zip(
         sent,
         ["PreSignUp_AdminCreateUser", "PostAuthentication_Authentication", "PostConfirmation_ConfirmForgotPassword"],

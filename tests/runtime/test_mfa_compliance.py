@@ -10,7 +10,6 @@ import pytest
 
 from tenantry.token_lookups import registrations_from_table, revocations_from_table
 from tenantry.tokens import TokenRejected, TokenVerifier
-from tenantry_local.hooks import HOOKS
 
 CHANGE, COMPLIANCE = "MfaRequirementChangeStateMachineArn", "MfaComplianceStateMachineArn"
 
@@ -21,12 +20,12 @@ def tenant(tenantry):
 
 
 @pytest.fixture
-def without_cloudtrail():
+def without_cloudtrail(runtime):
     """CloudTrail reaches EventBridge minutes after a call on AWS; tests of the other paths switch the local
     emulation off so that path 2 does not get there first."""
-    HOOKS.cloudtrail = False
+    runtime.cloudtrail.enabled = False
     yield
-    HOOKS.cloudtrail = True
+    runtime.cloudtrail.enabled = True
 
 
 def sign_in(tenantry, user, mfa_code=None):
@@ -145,11 +144,11 @@ def assert_thrown_out(tenantry, outbound, tenant, user, tokens, detected_by):
     return run
 
 
-def admin_get_user_calls(user, action):
+def admin_get_user_calls(runtime, user, action):
     """`action()`'s result, and how many AdminGetUser calls were made for `user` meanwhile."""
 
     def count():
-        return sum(1 for op, body in list(HOOKS.recent_calls) if op == "cognito-idp:AdminGetUser" and user["username"] in body)
+        return sum(1 for op, body in list(runtime.calls.recent) if op == "cognito-idp:AdminGetUser" and user["username"] in body)
 
     before = count()
     result = action()
@@ -181,7 +180,7 @@ def test_requiring_mfa_of_a_user_without_a_factor_does_not_lock_them_out(tenantr
     assert tenantry.item(f"USER#{user['userId']}", "PROFILE")["mfaState"] == "SETUP_REQUIRED"
     wait_compliance_end(tenantry, user["userId"], "Compliant")
     # They can still sign in, with a session good only for setting MFA up
-    (result, calls) = admin_get_user_calls(user, lambda: sign_in(tenantry, user))
+    (result, calls) = admin_get_user_calls(tenantry.rt, user, lambda: sign_in(tenantry, user))
     assert calls == 0
     assert claims(result["AuthenticationResult"]["AccessToken"])["mfa_setup_only"] == "true"
     # Once they set an authenticator up, a check completes the set-up: MFA enforced from then on
@@ -214,14 +213,18 @@ def test_a_user_who_switches_off_required_mfa_is_thrown_out_at_sign_in(tenantry,
     set_up_totp(tenantry, user)
     change_mfa(tenantry, tenant, user, True)
     wait_compliance_end(tenantry, user["userId"], "Compliant")
-    tokens, calls = admin_get_user_calls(user, lambda: sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"])
+    tokens, calls = admin_get_user_calls(
+        tenantry.rt, user, lambda: sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]
+    )
     assert calls == 1  # post authentication checks the real MFA once
     # When they switch their TOTP off with their own access token
     tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
     assert mfa_of(tenantry, user) == ("true", False)
     # Then the next sign-in (now without MFA) is refused with a clear message, after exactly one AdminGetUser
     refused, calls = admin_get_user_calls(
-        user, lambda: pytest.raises(tenantry.cognito.exceptions.UserLambdaValidationException, sign_in, tenantry, user)
+        tenantry.rt,
+        user,
+        lambda: pytest.raises(tenantry.cognito.exceptions.UserLambdaValidationException, sign_in, tenantry, user),
     )
     assert calls == 1 and "MFA is required" in str(refused.value)
     # And a compliance run revokes the sessions, restores TOTP and says so
@@ -233,7 +236,7 @@ def test_a_user_who_switches_off_required_mfa_is_thrown_out_at_sign_in(tenantry,
 
 def test_a_user_without_required_mfa_signs_in_with_no_aws_call(tenantry, tenant):
     user = tenantry.active_user(tenant, "ReadOnly")
-    result, calls = admin_get_user_calls(user, lambda: sign_in(tenantry, user))
+    result, calls = admin_get_user_calls(tenantry.rt, user, lambda: sign_in(tenantry, user))
     assert calls == 0 and result["AuthenticationResult"]["AccessToken"]
 
 
@@ -330,7 +333,7 @@ def test_the_sweep_checks_recently_active_users_only(tenantry, outbound, tenant,
         UpdateExpression="REMOVE GSI2PK, GSI2SK, lastSignInDay",
     )
     # When the schedule comes due
-    assert fire_all() >= 1
+    assert fire_all(tenantry.rt.rules) >= 1
     assert_thrown_out(tenantry, outbound, tenant, active, tokens, "sweep")
     sweeps = tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs["MfaSweepStateMachineArn"])["executions"]
     assert sweeps and sweeps[0]["name"].startswith("mfa-sweep-")
