@@ -12,6 +12,7 @@ import pytest
 
 from conftest import ROOT
 from tenantry_local.lambda_worker import load_handler
+from tenantry_local.provisioner import definition_document
 from tenantry_local.template import apply_globals, load_template, parameter_values
 
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -41,7 +42,7 @@ def test_every_handler_imports_with_its_template_environment(logical_id, monkeyp
 
 # ------------------------------------------------------------------------------------- definitions
 def definition(machine: dict[str, Any]) -> dict[str, Any]:
-    return json.loads((ROOT / machine["Properties"]["DefinitionUri"]).read_text())
+    return definition_document(ROOT / machine["Properties"]["DefinitionUri"])
 
 
 @pytest.mark.parametrize("logical_id", sorted(STATE_MACHINES))
