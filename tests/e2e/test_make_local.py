@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, free_port
+from helpers import ROOT, free_port
 from tenantry_local.subprocess_runtime import make_local
 
 AWS_CLI = os.environ.get("AWS_CLI") or str(ROOT / ".venv-tools" / "bin" / "aws")

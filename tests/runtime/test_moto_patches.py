@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from tenantry_local import moto_patches
 from tenantry_local.lambdas import FunctionSpec
 

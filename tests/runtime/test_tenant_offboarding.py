@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import onboarding_request
+from helpers import onboarding_request
 from tenantry import schemas
 
 ONBOARDING = "TenantOnboardingStateMachineArn"

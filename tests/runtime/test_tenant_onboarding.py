@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import onboarding_request
+from helpers import onboarding_request
 from tenantry import schemas
 
 MACHINE = "TenantOnboardingStateMachineArn"

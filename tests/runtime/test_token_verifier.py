@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import onboarding_request
+from helpers import onboarding_request
 from tenantry.token_lookups import registrations_from_table, revocations_from_table
 from tenantry.tokens import TokenRejected, TokenVerifier
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ACTIVATION_TTL_SECONDS, onboarding_request, registration_request
+from helpers import ACTIVATION_TTL_SECONDS, onboarding_request, registration_request
 from tenantry import schemas
 
 ONBOARDING = "TenantOnboardingStateMachineArn"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from tenantry_local.lambda_worker import load_handler
 from tenantry_local.provisioner import definition_document
 from tenantry_local.template import apply_globals, load_template, parameter_values

@@ -1,0 +1,40 @@
+"""What the tests share besides fixtures: where the project is, and the requests an upstream system posts."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTIVATION_TTL_SECONDS = 6
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def registration_request(request_id: str, tenant_id: str, role: str = "Member", **overrides: Any) -> dict[str, Any]:
+    detail = {
+        "requestId": request_id,
+        "tenantId": tenant_id,
+        "email": f"{request_id}@example.com",
+        "name": "Grace Hopper",
+        "role": role,
+    }
+    detail.update(overrides)
+    return detail
+
+
+def onboarding_request(request_id: str, isolation: str = "shared", **overrides: Any) -> dict[str, Any]:
+    detail = {
+        "requestId": request_id,
+        "tenantName": f"Tenant {request_id}",
+        "isolation": isolation,
+        "admin": {"email": f"admin.{request_id}@example.com", "name": "Ada Admin"},
+        "plan": "pro",
+    }
+    detail.update(overrides)
+    return detail
