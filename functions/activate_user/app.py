@@ -10,7 +10,7 @@ from tenantry.activation import ActivationStore, activate
 from tenantry.adapters import client
 from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
 from tenantry.config import load_settings
-from tenantry.events import event_id
+from tenantry.events import failure_detail
 from tenantry.observability import logger
 
 
@@ -25,9 +25,7 @@ log = logger()
 
 
 def _reject(request_id, origin, reason, message, field=None):
-    detail = {"eventId": event_id(origin, "UserActivationFailed"), "requestId": request_id, "reason": reason, "message": message}
-    if field:
-        detail["field"] = field
+    detail = failure_detail("UserActivationFailed", origin, request_id, reason, message, field)
     EventPublisher(SETTINGS.event_bus_name, client("events")).publish([OutboundEvent("UserActivationFailed", detail)])
     log.warning("activation refused", extra={"request_id": request_id, "reason": reason})
     return {"activated": False, "reason": reason}

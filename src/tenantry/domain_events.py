@@ -42,7 +42,10 @@ def _tenant_events(old: Image | None, new: Image | None) -> list[tuple[str, dict
     return []
 
 
-_STATUS_EVENTS = {("PENDING", "ACTIVE"): "UserActivated", ("PENDING", "EXPIRED"): "UserActivationExpired"}
+_STATUS_EVENTS: dict[tuple[str | None, str | None], str] = {
+    ("PENDING", "ACTIVE"): "UserActivated",
+    ("PENDING", "EXPIRED"): "UserActivationExpired",
+}
 
 
 def _user_events(old: Image | None, new: Image | None) -> list[tuple[str, dict[str, Any]]]:

@@ -1,8 +1,10 @@
-"""Event identity and the pairing of each inbound request with the event that reports its failure."""
+"""Event identity, the pairing of each inbound request with the event that reports its failure, and that
+failure event's detail."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 FAILURE_EVENT_FOR = {
     "TenantOnboardingRequested": "TenantOnboardingFailed",
@@ -20,3 +22,28 @@ def event_id(origin: str, detail_type: str) -> str:
     so an id never depends on which component emitted the event, and a replay yields the same id.
     """
     return hashlib.md5(f"{origin}|{detail_type}".encode(), usedforsecurity=False).hexdigest()
+
+
+def failure_detail(
+    detail_type: str,
+    origin: str,
+    request_id: str | None,
+    reason: str,
+    message: str,
+    field: str | None = None,
+    tenant_id: str | None = None,
+) -> dict[str, Any]:
+    """The detail of a `*Failed` outcome event (the shape every schemas/events/*Failed.json shares).
+
+    `origin` makes the event id deterministic (see `event_id`); `requestId` is kept even when None (a
+    request too malformed to name itself); `tenantId` appears only when given, `field` (the dotted path of
+    the offending value) only when not empty.
+    """
+    detail: dict[str, Any] = {"eventId": event_id(origin, detail_type), "requestId": request_id}
+    if tenant_id is not None:
+        detail["tenantId"] = tenant_id
+    detail["reason"] = reason
+    detail["message"] = message
+    if field:
+        detail["field"] = field
+    return detail

@@ -16,13 +16,18 @@ A user whose attribute says "true" but whose TOTP is off has tampered with their
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain
-from tenantry.events import event_id
+from tenantry.events import failure_detail
 from tenantry.roles import may_change_mfa
 from tenantry.triggers import MFA_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_cognito_idp.type_defs import AdminGetUserResponseTypeDef
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 ATTRIBUTE = MFA_ATTRIBUTE
 REQUIRED, SETUP, NOT_REQUIRED = "true", "setup", "false"
@@ -31,20 +36,20 @@ SOFTWARE_TOKEN = "SOFTWARE_TOKEN_MFA"
 LOCK_LIFETIME = timedelta(minutes=5)  # a compliance run's lock on a user outlives no crashed run longer
 
 
-def desired_of(cognito_user: dict[str, Any]) -> str:
+def desired_of(cognito_user: AdminGetUserResponseTypeDef) -> str:
     attributes = {a["Name"]: a["Value"] for a in cognito_user.get("UserAttributes", [])}
     value = attributes.get(ATTRIBUTE, NOT_REQUIRED)
     return value if value in STATE else NOT_REQUIRED
 
 
-def totp_enabled(cognito_user: dict[str, Any]) -> bool:
+def totp_enabled(cognito_user: AdminGetUserResponseTypeDef) -> bool:
     return SOFTWARE_TOKEN in (cognito_user.get("UserMFASettingList") or [])
 
 
 class UserDirectory:
     """A user's profile, tenant and Cognito record."""
 
-    def __init__(self, table_name: str, dynamodb_client: Any, cognito_client: Any):
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient, cognito_client: CognitoIdentityProviderClient):
         self._table = table_name
         self._ddb = dynamodb_client
         self._cognito = cognito_client
@@ -57,19 +62,14 @@ class UserDirectory:
         tenant = get_plain(self._ddb, self._table, keys.tenant_key(tenant_id))
         return tenant.get("userPoolId") if tenant and tenant.get("status") == "ACTIVE" else None
 
-    def cognito_user(self, pool_id: str, username: str) -> dict[str, Any]:
+    def cognito_user(self, pool_id: str, username: str) -> AdminGetUserResponseTypeDef:
         return self._cognito.admin_get_user(UserPoolId=pool_id, Username=username)
 
 
 def _rejected(execution_name: str, request: dict[str, Any], reason: str, message: str, field: str) -> dict[str, Any]:
-    failure = {
-        "eventId": event_id(execution_name, "MfaRequirementChangeFailed"),
-        "requestId": request["requestId"],
-        "tenantId": request["tenantId"],
-        "reason": reason,
-        "message": message,
-        "field": field,
-    }
+    failure = failure_detail(
+        "MfaRequirementChangeFailed", execution_name, request["requestId"], reason, message, field, tenant_id=request["tenantId"]
+    )
     return {"outcome": "REJECTED", "plan": None, "failure": failure}
 
 
@@ -98,6 +98,8 @@ def prepare_mfa_change(directory: UserDirectory, request: dict[str, Any], execut
                 "requestedBy",
             )
     pool_id = directory.pool_of(request["tenantId"])
+    if pool_id is None:  # offboarded (or failed) since the request was posted: its users are in no pool
+        return _rejected(execution_name, request, "TENANT_NOT_ACTIVE", "tenantId does not name an active tenant", "tenantId")
     user = directory.cognito_user(pool_id, target["username"])
     required = bool(request["required"])
     plan = {

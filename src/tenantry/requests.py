@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tenantry import schemas
-from tenantry.events import FAILURE_EVENT_FOR, event_id
+from tenantry.events import FAILURE_EVENT_FOR, failure_detail
 
 
 def check_request(detail_type: str, detail: Any, execution_name: str) -> dict[str, Any]:
@@ -26,13 +26,6 @@ def check_request(detail_type: str, detail: Any, execution_name: str) -> dict[st
     if not found:
         return {"valid": True, "requestId": request_id, "request": detail, "failure": None}
     first = found[0]
-    failure_type = FAILURE_EVENT_FOR[detail_type]
-    failure: dict[str, Any] = {
-        "eventId": event_id(execution_name, failure_type),
-        "requestId": request_id,
-        "reason": first.reason,
-        "message": "; ".join(v.message for v in found),
-    }
-    if first.field:
-        failure["field"] = first.field
+    message = "; ".join(v.message for v in found)
+    failure = failure_detail(FAILURE_EVENT_FOR[detail_type], execution_name, request_id, first.reason, message, first.field)
     return {"valid": False, "requestId": request_id, "request": None, "failure": failure}

@@ -58,7 +58,8 @@ def load_schema(detail_type: str) -> dict[str, Any]:
     path = schemas_dir() / f"{detail_type}.json"
     if not path.is_file():
         raise UnknownEventType(detail_type)
-    return json.loads(path.read_text())
+    schema: dict[str, Any] = json.loads(path.read_text())
+    return schema
 
 
 @cache

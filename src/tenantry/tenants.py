@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain, to_item
 from tenantry.clock import now_iso
 from tenantry.naming import cognito_username
 from tenantry.roles import role_groups
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 ONBOARDING_WORKFLOW = "TenantOnboarding"
 
@@ -71,7 +74,7 @@ def plan_tenant(request: dict[str, Any], tenant_id: str, stack_name: str) -> Ten
 class TenantStore:
     """Tenant and reservation items in the Tenantry table."""
 
-    def __init__(self, table_name: str, dynamodb_client: Any):
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient):
         self._table = table_name
         self._ddb = dynamodb_client
 

@@ -43,7 +43,8 @@ def cognito_jwks_url(region: str) -> Callable[[str], str]:
 
 def _fetch_json(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - the URL is built from a registered pool id
-        return json.loads(response.read())
+        document: dict[str, Any] = json.loads(response.read())
+        return document
 
 
 class TokenVerifier:

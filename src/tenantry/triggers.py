@@ -85,4 +85,5 @@ def sign_in_record(event: dict[str, Any], now_epoch: int) -> dict[str, Any]:
 
 def mfa_required_by_attribute(event: dict[str, Any]) -> bool:
     """Whether the user's administrator requires MFA that must already be in place ("true", not "setup")."""
-    return event.get("request", {}).get("userAttributes", {}).get(MFA_ATTRIBUTE) == "true"
+    attributes: dict[str, str] = event.get("request", {}).get("userAttributes", {})
+    return attributes.get(MFA_ATTRIBUTE) == "true"

@@ -4,12 +4,33 @@ runtime inject their own); `client()` makes a default one lazily, so importing a
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+if TYPE_CHECKING:  # the stub packages are dev-only: Lambda never imports them
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+@overload
+def client(service: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ...
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["events"]) -> EventBridgeClient: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
+@overload
+def client(service: Literal["stepfunctions"]) -> SFNClient: ...
+def client(service: str) -> Any:
+    """A boto3 client reused for the life of the Lambda environment."""
+    return _cached_client(service)
 
 
 @cache
-def client(service: str) -> Any:
-    """A boto3 client reused for the life of the Lambda environment."""
+def _cached_client(service: Any) -> Any:
     import boto3
 
     return boto3.client(service)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +44,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def get_plain(dynamodb_client: Any, table_name: str, key: dict[str, str]) -> dict[str, Any] | None:
+def get_plain(dynamodb_client: DynamoDBClient, table_name: str, key: dict[str, str]) -> dict[str, Any] | None:
     """One item, strongly consistent, as plain values (None when absent)."""
     item = dynamodb_client.get_item(TableName=table_name, Key=to_item(key), ConsistentRead=True).get("Item")
     return from_item(item) if item else None

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 MAX_ENTRIES_PER_PUT = 10
 SOURCE = "tenantry"
@@ -18,7 +22,7 @@ class OutboundEvent:
     detail_type: str
     detail: dict[str, Any]
 
-    def entry(self, bus_name: str) -> dict[str, Any]:
+    def entry(self, bus_name: str) -> PutEventsRequestEntryTypeDef:
         return {
             "EventBusName": bus_name,
             "Source": SOURCE,
@@ -28,7 +32,7 @@ class OutboundEvent:
 
 
 class EventPublisher:
-    def __init__(self, bus_name: str, events_client: Any):
+    def __init__(self, bus_name: str, events_client: EventBridgeClient):
         self._bus = bus_name
         self._client = events_client
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 
 @dataclass(frozen=True)
@@ -14,7 +17,7 @@ class StartOutcome:
     already_started: bool
 
 
-def start_execution(sfn_client: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> StartOutcome:
+def start_execution(sfn_client: SFNClient, state_machine_arn: str, name: str, payload: dict[str, Any]) -> StartOutcome:
     """Start `name`; a name already used means this request was already taken up, which is not an error."""
     try:
         response = sfn_client.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
