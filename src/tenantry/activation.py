@@ -12,15 +12,12 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, get_plain, to_item
 from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
 from tenantry.events import event_id
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_stepfunctions import SFNClient
 
 CODE_BYTES = 32  # 256 bits of randomness, more than the 128 required
 
@@ -29,23 +26,19 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def activation_key(hashed: str) -> dict[str, str]:
-    return {"PK": f"ACTIVATION#{hashed}", "SK": "ACTIVATION"}
-
-
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class ActivationStore:
-    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient):
+    def __init__(self, table_name: str, dynamodb_client: Any):
         self._table = table_name
         self._ddb = dynamodb_client
 
     def save(self, hashed: str, record: dict[str, Any]) -> None:
         self._ddb.put_item(
             TableName=self._table,
-            Item=to_item({**activation_key(hashed), **record}),
+            Item=to_item({**keys.activation_key(hashed), **record}),
             ConditionExpression="attribute_not_exists(PK)",
         )
 
@@ -54,7 +47,7 @@ class ActivationStore:
         try:
             response = self._ddb.update_item(
                 TableName=self._table,
-                Key=to_item(activation_key(hashed)),
+                Key=to_item(keys.activation_key(hashed)),
                 UpdateExpression="SET #s = :used, usedBy = :request, usedAt = :now",
                 ConditionExpression="#s = :issued AND expiresAtEpoch > :epoch",
                 ExpressionAttributeNames={"#s": "status"},
@@ -74,7 +67,7 @@ class ActivationStore:
         return from_item(response["Attributes"])
 
     def get(self, hashed: str) -> dict[str, Any] | None:
-        return get_plain(self._ddb, self._table, activation_key(hashed))
+        return get_plain(self._ddb, self._table, keys.activation_key(hashed))
 
 
 @dataclass(frozen=True)
@@ -136,7 +129,7 @@ class ActivationOutcome:
 
 
 def activate(
-    store: ActivationStore, sfn_client: SFNClient, code: str, request_id: str, now: datetime | None = None
+    store: ActivationStore, sfn_client: Any, code: str, request_id: str, now: datetime | None = None
 ) -> ActivationOutcome:
     """Use `code`: resume the registration waiting on it. A wrong, used or expired code changes nothing."""
     now = now or datetime.now(UTC)

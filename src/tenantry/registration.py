@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain, to_item
 from tenantry.clock import now_iso
-from tenantry.events import failure_detail
+from tenantry.events import event_id
 from tenantry.naming import cognito_username
 from tenantry.roles import may_grant
 from tenantry.tenants import TenantStatus
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 REGISTRATION_WORKFLOW = "UserRegistration"
 MAX_HANDLE_SUFFIX = 50
@@ -57,16 +54,8 @@ def handle_for(name: str, suffix: int = 1) -> str:
     return f"@{base}{suffix if suffix > 1 else ''}"
 
 
-def email_key(tenant_id: str, email: str) -> dict[str, str]:
-    return {"PK": f"EMAIL#{tenant_id}#{email}", "SK": "EMAIL"}
-
-
-def handle_key(tenant_id: str, handle: str) -> dict[str, str]:
-    return {"PK": f"HANDLE#{tenant_id}#{handle.lower()}", "SK": "HANDLE"}
-
-
 class RegistrationStore:
-    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient):
+    def __init__(self, table_name: str, dynamodb_client: Any):
         self._table = table_name
         self._ddb = dynamodb_client
 
@@ -79,7 +68,7 @@ class RegistrationStore:
         Returns None on success, else which reservation was taken: "request", "email" or "handle".
         """
         now = now_iso()
-        guarded: list[dict[str, Any]] = [
+        guarded = [
             {
                 **keys.request_key(REGISTRATION_WORKFLOW, plan.requestId),
                 "entity": "Request",
@@ -89,14 +78,14 @@ class RegistrationStore:
                 "createdAt": now,
             },
             {
-                **email_key(plan.tenantId, plan.email),
+                **keys.email_claim_key(plan.tenantId, plan.email),
                 "entity": "EmailClaim",
                 "tenantId": plan.tenantId,
                 "requestId": plan.requestId,
                 "createdAt": now,
             },
             {
-                **handle_key(plan.tenantId, plan.handle),
+                **keys.handle_claim_key(plan.tenantId, plan.handle),
                 "entity": "HandleClaim",
                 "tenantId": plan.tenantId,
                 "requestId": plan.requestId,
@@ -156,15 +145,15 @@ def prepare_registration(
         _check_requester(store, request)
         return _reserve(store, request, tenant, execution_name, activation_ttl_seconds)
     except Rejected as rejection:
-        failure = failure_detail(
-            "UserRegistrationFailed",
-            execution_name,
-            request_id,
-            rejection.reason,
-            rejection.message,
-            rejection.field,
-            tenant_id=request["tenantId"],
-        )
+        failure = {
+            "eventId": event_id(execution_name, "UserRegistrationFailed"),
+            "requestId": request_id,
+            "tenantId": request["tenantId"],
+            "reason": rejection.reason,
+            "message": rejection.message,
+        }
+        if rejection.field:
+            failure["field"] = rejection.field
         return {"outcome": "REJECTED", "plan": None, "failure": failure}
 
 
@@ -185,8 +174,8 @@ def _reserve(
             name=request["name"].strip(),
             role=request["role"],
             handle=handle,
-            emailClaim=email_key(tenant_id, email)["PK"],
-            handleClaim=handle_key(tenant_id, handle)["PK"],
+            emailClaim=keys.email_claim_key(tenant_id, email)["PK"],
+            handleClaim=keys.handle_claim_key(tenant_id, handle)["PK"],
             activationTtlSeconds=activation_ttl_seconds,
         )
         taken = store.reserve(plan, execution_name)

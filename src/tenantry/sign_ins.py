@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import to_item
 from tenantry.triggers import SIGNED_IN
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def latest_sign_ins(records: list[dict[str, Any]]) -> dict[str, int]:
@@ -22,7 +19,7 @@ def latest_sign_ins(records: list[dict[str, Any]]) -> dict[str, int]:
     return latest
 
 
-def record_sign_ins(table_name: str, dynamodb_client: DynamoDBClient, latest: dict[str, int]) -> int:
+def record_sign_ins(table_name: str, dynamodb_client: Any, latest: dict[str, int]) -> int:
     """Set lastSignInAt on each profile unless a later sign-in is already recorded; returns how many moved."""
     updated = 0
     for user_id, epoch in latest.items():
@@ -42,7 +39,7 @@ def record_sign_ins(table_name: str, dynamodb_client: DynamoDBClient, latest: di
                         ":at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
                         ":epoch": epoch,
                         ":day": moment.strftime("%Y-%m-%d"),
-                        ":day_key": f"SIGNIN#{moment.strftime('%Y-%m-%d')}",
+                        ":day_key": keys.sign_in_day_partition(moment.strftime("%Y-%m-%d")),
                         ":user": user_id,
                     }
                 ),
@@ -53,9 +50,7 @@ def record_sign_ins(table_name: str, dynamodb_client: DynamoDBClient, latest: di
     return updated
 
 
-def recently_active_user_ids(
-    table_name: str, dynamodb_client: DynamoDBClient, days: int, today: datetime | None = None
-) -> list[str]:
+def recently_active_user_ids(table_name: str, dynamodb_client: Any, days: int, today: datetime | None = None) -> list[str]:
     """Users whose last sign-in falls within the last `days` days (index ByLastSignInDay); never anyone else."""
     from datetime import timedelta
 
@@ -68,7 +63,7 @@ def recently_active_user_ids(
             TableName=table_name,
             IndexName="ByLastSignInDay",
             KeyConditionExpression="GSI2PK = :day",
-            ExpressionAttributeValues={":day": {"S": f"SIGNIN#{day}"}},
+            ExpressionAttributeValues={":day": {"S": keys.sign_in_day_partition(day)}},
         )
         found += [item["GSI2SK"]["S"] for page in pages for item in page["Items"]]
     return list(dict.fromkeys(found))

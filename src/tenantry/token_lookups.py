@@ -4,25 +4,19 @@ activated, deleted when it is offboarded) and each user's sessionsRevokedAt."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, to_item
-from tenantry.tokens import PoolRegistration, RegistrationLookup, RevocationLookup
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from tenantry.tokens import PoolRegistration
 
 
-def pool_registration_key(pool_id: str, tenant_id: str) -> dict[str, str]:
-    return {"PK": f"POOL#{pool_id}", "SK": f"TENANT#{tenant_id}"}
-
-
-def registrations_from_table(table_name: str, dynamodb_client: DynamoDBClient) -> RegistrationLookup:
+def registrations_from_table(table_name: str, dynamodb_client: Any):
     def lookup(pool_id: str, tenant_id: str) -> PoolRegistration | None:
         if not tenant_id:
             return None
-        item = dynamodb_client.get_item(TableName=table_name, Key=to_item(pool_registration_key(pool_id, tenant_id))).get("Item")
+        key = to_item(keys.pool_registration_key(pool_id, tenant_id))
+        item = dynamodb_client.get_item(TableName=table_name, Key=key).get("Item")
         if not item:
             return None
         plain = from_item(item)
@@ -31,7 +25,7 @@ def registrations_from_table(table_name: str, dynamodb_client: DynamoDBClient) -
     return lookup
 
 
-def revocations_from_table(table_name: str, dynamodb_client: DynamoDBClient) -> RevocationLookup:
+def revocations_from_table(table_name: str, dynamodb_client: Any):
     def lookup(user_id: str) -> int | None:
         item = dynamodb_client.get_item(
             TableName=table_name, Key=to_item(keys.profile_key(user_id)), ProjectionExpression="sessionsRevokedAt"
