@@ -12,12 +12,16 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, get_plain, to_item
 from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
 from tenantry.events import event_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 CODE_BYTES = 32  # 256 bits of randomness, more than the 128 required
 
@@ -31,7 +35,7 @@ def _iso(moment: datetime) -> str:
 
 
 class ActivationStore:
-    def __init__(self, table_name: str, dynamodb_client: Any):
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient):
         self._table = table_name
         self._ddb = dynamodb_client
 
@@ -129,7 +133,7 @@ class ActivationOutcome:
 
 
 def activate(
-    store: ActivationStore, sfn_client: Any, code: str, request_id: str, now: datetime | None = None
+    store: ActivationStore, sfn_client: SFNClient, code: str, request_id: str, now: datetime | None = None
 ) -> ActivationOutcome:
     """Use `code`: resume the registration waiting on it. A wrong, used or expired code changes nothing."""
     now = now or datetime.now(UTC)

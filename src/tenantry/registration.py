@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain, to_item
 from tenantry.clock import now_iso
-from tenantry.events import event_id
+from tenantry.events import failure_detail
 from tenantry.naming import cognito_username
 from tenantry.roles import may_grant
 from tenantry.tenants import TenantStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 REGISTRATION_WORKFLOW = "UserRegistration"
 MAX_HANDLE_SUFFIX = 50
@@ -55,7 +58,7 @@ def handle_for(name: str, suffix: int = 1) -> str:
 
 
 class RegistrationStore:
-    def __init__(self, table_name: str, dynamodb_client: Any):
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient):
         self._table = table_name
         self._ddb = dynamodb_client
 
@@ -68,7 +71,7 @@ class RegistrationStore:
         Returns None on success, else which reservation was taken: "request", "email" or "handle".
         """
         now = now_iso()
-        guarded = [
+        guarded: list[dict[str, Any]] = [
             {
                 **keys.request_key(REGISTRATION_WORKFLOW, plan.requestId),
                 "entity": "Request",
@@ -145,15 +148,15 @@ def prepare_registration(
         _check_requester(store, request)
         return _reserve(store, request, tenant, execution_name, activation_ttl_seconds)
     except Rejected as rejection:
-        failure = {
-            "eventId": event_id(execution_name, "UserRegistrationFailed"),
-            "requestId": request_id,
-            "tenantId": request["tenantId"],
-            "reason": rejection.reason,
-            "message": rejection.message,
-        }
-        if rejection.field:
-            failure["field"] = rejection.field
+        failure = failure_detail(
+            "UserRegistrationFailed",
+            execution_name,
+            request_id,
+            rejection.reason,
+            rejection.message,
+            rejection.field,
+            tenant_id=request["tenantId"],
+        )
         return {"outcome": "REJECTED", "plan": None, "failure": failure}
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import to_item
 from tenantry.triggers import SIGNED_IN
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def latest_sign_ins(records: list[dict[str, Any]]) -> dict[str, int]:
@@ -19,7 +22,7 @@ def latest_sign_ins(records: list[dict[str, Any]]) -> dict[str, int]:
     return latest
 
 
-def record_sign_ins(table_name: str, dynamodb_client: Any, latest: dict[str, int]) -> int:
+def record_sign_ins(table_name: str, dynamodb_client: DynamoDBClient, latest: dict[str, int]) -> int:
     """Set lastSignInAt on each profile unless a later sign-in is already recorded; returns how many moved."""
     updated = 0
     for user_id, epoch in latest.items():
@@ -50,7 +53,9 @@ def record_sign_ins(table_name: str, dynamodb_client: Any, latest: dict[str, int
     return updated
 
 
-def recently_active_user_ids(table_name: str, dynamodb_client: Any, days: int, today: datetime | None = None) -> list[str]:
+def recently_active_user_ids(
+    table_name: str, dynamodb_client: DynamoDBClient, days: int, today: datetime | None = None
+) -> list[str]:
     """Users whose last sign-in falls within the last `days` days (index ByLastSignInDay); never anyone else."""
     from datetime import timedelta
 

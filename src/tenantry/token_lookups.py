@@ -4,14 +4,17 @@ activated, deleted when it is offboarded) and each user's sessionsRevokedAt."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, to_item
-from tenantry.tokens import PoolRegistration
+from tenantry.tokens import PoolRegistration, RegistrationLookup, RevocationLookup
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
-def registrations_from_table(table_name: str, dynamodb_client: Any):
+def registrations_from_table(table_name: str, dynamodb_client: DynamoDBClient) -> RegistrationLookup:
     def lookup(pool_id: str, tenant_id: str) -> PoolRegistration | None:
         if not tenant_id:
             return None
@@ -25,7 +28,7 @@ def registrations_from_table(table_name: str, dynamodb_client: Any):
     return lookup
 
 
-def revocations_from_table(table_name: str, dynamodb_client: Any):
+def revocations_from_table(table_name: str, dynamodb_client: DynamoDBClient) -> RevocationLookup:
     def lookup(user_id: str) -> int | None:
         item = dynamodb_client.get_item(
             TableName=table_name, Key=to_item(keys.profile_key(user_id)), ProjectionExpression="sessionsRevokedAt"
