@@ -11,7 +11,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
-	@echo "make test   - ruff, sam validate --lint, and every test"
+	@echo "make test   - ruff, sam validate --lint, asl-validator, and every test"
 	@echo "make local  - serve the whole application on http://127.0.0.1:$(PORT)"
 	@echo "make bench  - measurements (outside make test)"
 
@@ -39,8 +39,14 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src functions tests
 	$(VENV)/bin/ruff format --check src functions tests
 
-validate: $(TOOLS)/.installed
+# asl-validator, pinned in package-lock.json, checks each state machine definition against the States Language.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+validate: $(TOOLS)/.installed node_modules/.installed
 	$(TOOLS)/bin/sam validate --lint --template template.yaml
+	node_modules/.bin/asl-validator $(addprefix --yaml-path ,$(wildcard statemachines/*.asl.yaml))
 
 unit: $(VENV)/.installed $(TOOLS)/.installed
 	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest
@@ -59,4 +65,4 @@ build-SharedLayer:
 	  --python-version 3.11 --implementation cp -r layers/shared/requirements.txt -t "$(ARTIFACTS_DIR)/python"
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules .aws-sam .local .pytest_cache .ruff_cache
