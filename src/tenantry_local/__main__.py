@@ -6,8 +6,8 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
-import threading
 from pathlib import Path
 
 from tenantry_local.runtime import DEFAULT_TIME_SCALE, LocalRuntime, ready_line
@@ -37,16 +37,40 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"), format="%(asctime)s %(name)s %(message)s")
 
     parameters = dict(item.split("=", 1) for item in args.parameter_overrides)
+    stop_signal = StopSignal()  # before anything starts: a signal during start-up stops the runtime once it is up
     runtime = LocalRuntime(
         args.project_dir, port=args.port, host=args.host, time_scale=args.time_scale, parameters=parameters
     ).start()
     print(ready_line(runtime), flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    received = stop_signal.wait()
+    print(f"{received.name}: stopping", flush=True)
     runtime.stop()
     return 0
+
+
+class StopSignal:
+    """SIGINT or SIGTERM, received without doing work inside a signal handler.
+
+    The handlers do nothing: the signal's number reaches a socket (signal.set_wakeup_fd) that the main
+    thread reads. A handler that did work (setting an Event from inside a wait on that Event) could be
+    re-entered by a second signal and hang; here later signals are ignored once the first has arrived.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self._reader, self._writer = socket.socketpair()
+        self._writer.setblocking(False)
+        signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        for sig in self.SIGNALS:
+            signal.signal(sig, lambda *_: None)
+
+    def wait(self) -> signal.Signals:
+        received = signal.Signals(self._reader.recv(1)[0])
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        signal.set_wakeup_fd(-1)
+        return received
 
 
 if __name__ == "__main__":
