@@ -4,6 +4,7 @@ fault injection, settledness), on the same port as the AWS APIs."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -11,12 +12,32 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tenantry_local.template import REGION
+
 
 class QuietRequestHandler(MotoRequestHandler):
     """No access log line per API call: the runtime's output stays readable."""
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
+
+
+_CREDENTIAL_REGION = re.compile(r"(Credential=[^/,]+/\d{8}/)([a-z0-9-]+)(/)")
+
+
+class StackRegion:
+    """Every region is served as the stack's: a client configured for eu-west-1 sees the same account as the
+    AWS CLI in us-east-1 (moto keeps one backend per region, and reads the region from the signature's
+    credential scope). Signatures are not checked offline, so rewriting the scope is safe."""
+
+    def __init__(self, app: Any):
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        if authorization:
+            environ["HTTP_AUTHORIZATION"] = _CREDENTIAL_REGION.sub(rf"\g<1>{REGION}\g<3>", authorization, count=1)
+        return self._app(environ, start_response)
 
 
 class _TenantryRoutes:
@@ -62,7 +83,7 @@ class TenantryMotoServer(ThreadedMotoServer):
         self._runtime = runtime
 
     def _server_entry(self) -> None:
-        app = _TenantryRoutes(DomainDispatcherApplication(create_backend_app), self._runtime)
+        app = StackRegion(_TenantryRoutes(DomainDispatcherApplication(create_backend_app), self._runtime))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=QuietRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
