@@ -7,11 +7,12 @@ PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test lint validate unit local bench clean build-SharedLayer
+.PHONY: help demo test lint definitions validate unit local bench clean build-SharedLayer
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
 	@echo "make test   - ruff, sam validate --lint, asl-validator, and every test"
+	@echo "make definitions - regenerate statemachines/*.asl.json from statemachines/src/*.asl.yaml"
 	@echo "make local  - serve the whole application on http://127.0.0.1:$(PORT)"
 	@echo "make bench  - measurements (outside make test)"
 
@@ -36,17 +37,23 @@ local: $(VENV)/.installed
 	$(PY) -m tenantry_local serve --port $(PORT)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src functions tests
-	$(VENV)/bin/ruff format --check src functions tests
+	$(VENV)/bin/ruff check src functions tests tools
+	$(VENV)/bin/ruff format --check src functions tests tools
 
-# asl-validator, pinned in package-lock.json, checks each state machine definition against the States Language.
+# The deployed definitions, statemachines/<name>.asl.json, are generated from statemachines/src/<name>.asl.yaml
+# (YAML anchors, so each retry policy is written once; CloudFormation gets plain JSON). Run after editing a source;
+# tests/static/test_definitions_generated.py fails while a checked-in JSON differs from its source.
+definitions: $(VENV)/.installed
+	$(PY) tools/build_definitions.py
+
+# asl-validator, pinned in package-lock.json, checks each deployed state machine definition against the States Language.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
 validate: $(TOOLS)/.installed node_modules/.installed
 	$(TOOLS)/bin/sam validate --lint --template template.yaml
-	node_modules/.bin/asl-validator $(addprefix --yaml-path ,$(wildcard statemachines/*.asl.yaml))
+	node_modules/.bin/asl-validator $(addprefix --json-path ,$(wildcard statemachines/*.asl.json))
 
 unit: $(VENV)/.installed $(TOOLS)/.installed
 	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest
