@@ -7,11 +7,11 @@ PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test lint definitions validate unit local bench clean build-SharedLayer
+.PHONY: help demo test lint typecheck definitions validate unit local bench clean build-SharedLayer
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
-	@echo "make test   - ruff, sam validate --lint, asl-validator, and every test"
+	@echo "make test   - ruff, mypy, sam validate --lint, asl-validator, and every test"
 	@echo "make definitions - regenerate statemachines/*.asl.json from statemachines/src/*.asl.yaml"
 	@echo "make local  - serve the whole application on http://127.0.0.1:$(PORT)"
 	@echo "make bench  - measurements (outside make test)"
@@ -40,6 +40,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src functions tests tools
 	$(VENV)/bin/ruff format --check src functions tests tools
 
+# mypy --strict on the shared package and every handler (files and options in pyproject.toml).
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
 # The deployed definitions, statemachines/<name>.asl.json, are generated from statemachines/src/<name>.asl.yaml
 # (YAML anchors, so each retry policy is written once; CloudFormation gets plain JSON). Run after editing a source;
 # tests/static/test_definitions_generated.py fails while a checked-in JSON differs from its source.
@@ -58,7 +62,7 @@ validate: $(TOOLS)/.installed node_modules/.installed
 unit: $(VENV)/.installed $(TOOLS)/.installed
 	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest
 
-test: lint validate unit
+test: lint typecheck validate unit
 
 bench: $(VENV)/.installed
 	$(PY) -m tenantry_local.bench

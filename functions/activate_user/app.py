@@ -3,15 +3,23 @@
 The request carries a secret, so it goes to this function (whose logs never include the event) rather
 than to a state machine, whose execution history would keep it."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from tenantry import schemas
-from tenantry.activation import ActivationStore, activate
+from tenantry.activation import ActivationStore, Refused, activate
 from tenantry.adapters import client
 from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
 from tenantry.config import load_settings
 from tenantry.events import failure_detail
 from tenantry.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True)
@@ -24,23 +32,32 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
-def _reject(request_id, origin, reason, message, field=None):
+class ActivationRequest(TypedDict):
+    """A UserActivationRequested detail, once its schema has accepted it."""
+
+    requestId: str
+    code: str
+
+
+def _reject(request_id: str | None, origin: str, reason: str, message: str, field: str | None = None) -> dict[str, Any]:
     detail = failure_detail("UserActivationFailed", origin, request_id, reason, message, field)
     EventPublisher(SETTINGS.event_bus_name, client("events")).publish([OutboundEvent("UserActivationFailed", detail)])
     log.warning("activation refused", extra={"request_id": request_id, "reason": reason})
     return {"activated": False, "reason": reason}
 
 
-def handler(event, context):
-    detail = event.get("detail")
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    bridge_event = EventBridgeEvent(event)
+    detail: object = bridge_event.get("detail")  # anything a sender put there, until its schema accepts it
     request_id = detail.get("requestId") if isinstance(detail, dict) and isinstance(detail.get("requestId"), str) else None
     found = schemas.violations("UserActivationRequested", detail)
     if found:
-        return _reject(request_id, request_id or event["id"], found[0].reason, found[0].message, found[0].field)
+        return _reject(request_id, request_id or bridge_event.get_id, found[0].reason, found[0].message, found[0].field)
+    request = cast(ActivationRequest, detail)
     outcome = activate(
-        ActivationStore(SETTINGS.table_name, client("dynamodb")), client("stepfunctions"), detail["code"], request_id
+        ActivationStore(SETTINGS.table_name, client("dynamodb")), client("stepfunctions"), request["code"], request["requestId"]
     )
-    if not outcome.activated:
-        return _reject(request_id, request_id, outcome.reason, outcome.message, "code")
-    log.info("activation accepted", extra={"request_id": request_id, "user_id": outcome.userId})
+    if isinstance(outcome, Refused):
+        return _reject(request["requestId"], request["requestId"], outcome.reason, outcome.message, "code")
+    log.info("activation accepted", extra={"request_id": request["requestId"], "user_id": outcome.userId})
     return {"activated": True, "userId": outcome.userId}

@@ -2,13 +2,26 @@
 
 The code goes out only in UserActivationCodeIssued; what returns to the workflow is its expiry."""
 
+from __future__ import annotations
+
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tenantry.activation import ActivationStore, issue_code
 from tenantry.adapters import client
 from tenantry.adapters.eventbridge import EventPublisher
 from tenantry.config import load_settings
 from tenantry.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+class IssueActivationCodeTask(TypedDict):
+    """The state input: the reserved registration and the token the workflow waits on."""
+
+    registration: dict[str, Any]
+    taskToken: str
 
 
 @dataclass(frozen=True)
@@ -22,7 +35,7 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
-def handler(event, context):
+def handler(event: IssueActivationCodeTask, context: LambdaContext) -> dict[str, Any]:
     issued = issue_code(
         ActivationStore(SETTINGS.table_name, client("dynamodb")),
         EventPublisher(SETTINGS.event_bus_name, client("events")),

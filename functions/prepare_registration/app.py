@@ -1,11 +1,24 @@
 """Workflow step: check the tenant and the requester's role, reserve request id, email and handle."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tenantry.adapters import client
 from tenantry.config import load_settings
 from tenantry.observability import logger
 from tenantry.registration import RegistrationStore, prepare_registration
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+class PrepareRegistrationTask(TypedDict):
+    """The state input: the validated request and the execution handling it."""
+
+    request: dict[str, Any]
+    executionName: str
 
 
 @dataclass(frozen=True)
@@ -18,7 +31,7 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
-def handler(event, context):
+def handler(event: PrepareRegistrationTask, context: LambdaContext) -> dict[str, Any]:
     request = event["request"]
     store = RegistrationStore(SETTINGS.table_name, client("dynamodb"))
     result = prepare_registration(store, request, event["executionName"], SETTINGS.activation_code_ttl_seconds)

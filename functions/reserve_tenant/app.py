@@ -1,11 +1,24 @@
 """Workflow step: reserve the tenant for an onboarding request, once per request id."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tenantry.adapters import client
 from tenantry.config import load_settings
 from tenantry.observability import logger
 from tenantry.tenants import TenantStore, reserve_tenant
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+class ReserveTenantTask(TypedDict):
+    """The state input: the validated request and the execution handling it."""
+
+    request: dict[str, Any]
+    executionName: str
 
 
 @dataclass(frozen=True)
@@ -18,7 +31,7 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
-def handler(event, context):
+def handler(event: ReserveTenantTask, context: LambdaContext) -> dict[str, Any]:
     store = TenantStore(SETTINGS.table_name, client("dynamodb"))
     reservation = reserve_tenant(store, event["request"], event["executionName"], SETTINGS.stack_name)
     log.info(

@@ -2,7 +2,12 @@
 authentication), requirement changes (Tenantry's bus), Cognito API calls (CloudTrail, default bus); and
 the scheduled sweep (MfaSweep) when its schedule comes due."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from tenantry.adapters import client
 from tenantry.adapters.logs import json_log_records
@@ -10,6 +15,9 @@ from tenantry.adapters.stepfunctions import start_execution
 from tenantry.config import load_settings
 from tenantry.detections import Detection, detection_from_event, detections_from_log_records
 from tenantry.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True)
@@ -22,16 +30,17 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
-def start_sweep(event):
+def start_sweep(schedule: EventBridgeEvent) -> dict[str, Any]:
     """The schedule came due: one sweep per scheduled event, named after its time."""
-    name = "mfa-sweep-" + "".join(c if c.isalnum() else "-" for c in event["time"])
+    name = "mfa-sweep-" + "".join(c if c.isalnum() else "-" for c in schedule.time)
     outcome = start_execution(client("stepfunctions"), SETTINGS.mfa_sweep_state_machine_arn, name, {})
     return {"started": 0 if outcome.already_started else 1, "sweep": name}
 
 
-def handler(event, context):
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Events of four shapes: a schedule, the MfaSweep's batch, a log delivery, or an EventBridge event."""
     if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
-        return start_sweep(event)
+        return start_sweep(EventBridgeEvent(event))
     if "sweepDetections" in event:  # from the MfaSweep state machine, a few users at a time
         detections = [Detection(d["userId"], "sweep", d["detectionId"], "Sweep") for d in event["sweepDetections"]]
     elif "awslogs" in event:

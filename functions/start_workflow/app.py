@@ -4,13 +4,21 @@ A rule could start the state machine directly, but Step Functions would then nam
 random id; starting it here gives operators `onboard-<requestId>` and makes redelivery harmless.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from tenantry.adapters import client
 from tenantry.adapters.stepfunctions import start_execution
 from tenantry.config import load_settings
 from tenantry.naming import WORKFLOW_PREFIXES, execution_name
 from tenantry.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True)
@@ -32,13 +40,14 @@ log = logger()
 
 
 @log.inject_lambda_context
-def handler(event, context):
-    detail_type = event["detail-type"]
-    detail = event.get("detail")
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = EventBridgeEvent(event)
+    detail_type = request.detail_type
+    detail: object = request.get("detail")  # checked against its schema by the workflow, not here
     request_id = detail.get("requestId") if isinstance(detail, dict) else None
-    name = execution_name(WORKFLOW_PREFIXES[detail_type], request_id, event["id"])
+    name = execution_name(WORKFLOW_PREFIXES[detail_type], request_id, request.get_id)
     log.append_keys(request_id=request_id, execution_name=name)
-    payload = {"detailType": detail_type, "detail": detail, "eventId": event["id"], "source": event["source"]}
+    payload = {"detailType": detail_type, "detail": detail, "eventId": request.get_id, "source": request.source}
     outcome = start_execution(client("stepfunctions"), WORKFLOWS[detail_type], name, payload)
     if outcome.already_started:
         log.info("request already taken up by an earlier execution; duplicate absorbed")

@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, get_plain, to_item
@@ -124,12 +124,24 @@ def issue_code(
 
 
 @dataclass(frozen=True)
-class ActivationOutcome:
-    activated: bool
-    reason: str | None = None
-    message: str | None = None
-    userId: str | None = None  # noqa: N815
-    tenantId: str | None = None  # noqa: N815
+class Activated:
+    """The code was good: the registration waiting on it resumes."""
+
+    userId: str  # noqa: N815
+    tenantId: str  # noqa: N815
+    activated: Literal[True] = True
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A wrong, used or expired code: nothing changed."""
+
+    reason: str
+    message: str
+    activated: Literal[False] = False
+
+
+ActivationOutcome = Activated | Refused
 
 
 def activate(
@@ -143,11 +155,11 @@ def activate(
     if record is None:
         record = store.get(hashed)
         if record is None:
-            return ActivationOutcome(False, "INVALID_CODE", "the activation code is not valid")
+            return Refused("INVALID_CODE", "the activation code is not valid")
         if record["status"] != "USED":
-            return ActivationOutcome(False, "CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
+            return Refused("CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
         if record.get("usedBy") != request_id:
-            return ActivationOutcome(False, "CODE_ALREADY_USED", "the activation code was already used")
+            return Refused("CODE_ALREADY_USED", "the activation code was already used")
         # The same request again (a retried delivery): resume the workflow again, in case the first try
         # consumed the code but could not reach Step Functions.
         redelivered = True
@@ -157,6 +169,6 @@ def activate(
         )
     except (sfn_client.exceptions.TaskTimedOut, sfn_client.exceptions.TaskDoesNotExist, sfn_client.exceptions.InvalidToken):
         if redelivered:  # the first delivery resumed it
-            return ActivationOutcome(True, userId=record["userId"], tenantId=record["tenantId"])
-        return ActivationOutcome(False, "CODE_EXPIRED", "the registration this code belongs to has expired")
-    return ActivationOutcome(True, userId=record["userId"], tenantId=record["tenantId"])
+            return Activated(record["userId"], record["tenantId"])
+        return Refused("CODE_EXPIRED", "the registration this code belongs to has expired")
+    return Activated(record["userId"], record["tenantId"])

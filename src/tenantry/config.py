@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 class ConfigurationError(RuntimeError):
@@ -24,7 +27,7 @@ def load_settings(settings_type: type[T], environ: Mapping[str, str] | None = No
     env = os.environ if environ is None else environ
     values: dict[str, object] = {}
     missing: list[str] = []
-    for field in dataclasses.fields(settings_type):  # type: ignore[arg-type]
+    for field in dataclasses.fields(settings_type):
         name = field.name.upper()
         if name in env and env[name] != "":
             raw = env[name]

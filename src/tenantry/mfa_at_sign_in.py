@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantry.adapters import client
 from tenantry.detections import mismatch_line
 from tenantry.mfa import totp_enabled
 
+if TYPE_CHECKING:
+    from tenantry.cognito_events import PostAuthenticationEvent
 
-def refuse_without_mfa(event: dict[str, Any], now_ms: int) -> dict[str, Any] | None:
+
+def refuse_without_mfa(event: PostAuthenticationEvent, now_ms: int) -> dict[str, Any] | None:
     """The mismatch to log if the user signed in without the MFA their admin requires, else None."""
     user = client("cognito-idp").admin_get_user(UserPoolId=event["userPoolId"], Username=event["userName"])
     if totp_enabled(user):

@@ -6,18 +6,21 @@ Cognito's sign-in triggers do not use this module: Powertools' import cost would
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
 
 
 @cache
-def logger() -> Any:
+def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
     return Logger()
 
 
 @cache
-def metrics() -> Any:
+def metrics() -> Metrics:
     from aws_lambda_powertools import Metrics
 
     return Metrics()

@@ -4,7 +4,8 @@ Cognito keeps accepting a revoked access token's signature until it expires (an 
 API that only checks signatures lets a signed-out user in. `TokenVerifier` checks, in order: that the
 issuer is a user pool registered for a tenant (and the token's tenant is that registration's tenant),
 the RS256 signature against that pool's JWKS, expiry, `token_use`, the app client, and that the token was
-issued after the user's `sessionsRevokedAt`. Used by the API's authorizer; every lookup is injected.
+issued after the user's `sessionsRevokedAt`. Meant for the Identity API's authorizer, which is planned
+(no function of this application uses it yet); every lookup is injected.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class TokenVerifier:
 
     def verify(self, token: str, token_use: str = "access") -> dict[str, Any]:  # noqa: S107 - a claim value
         """The token's claims, or TokenRejected."""
-        import jwt  # PyJWT, loaded by the authorizer only
+        import jwt  # PyJWT, loaded only when a token is verified
 
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})

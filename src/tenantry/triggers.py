@@ -3,9 +3,13 @@ heavy at module level and makes no network call unless its decision needs one.""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from tenantry.roles import highest_role
+
+if TYPE_CHECKING:
+    from tenantry.cognito_events import PostAuthenticationEvent, PreSignUpEvent, PreTokenGenerationV2Event
 
 TENANT_ATTRIBUTE = "custom:tenant_id"
 MFA_ATTRIBUTE = "custom:mfa_required"  # "false" | "true" | "setup" (see tenantry.mfa)
@@ -18,7 +22,7 @@ class SignUpRefused(Exception):
     """Raised from pre sign-up: Cognito refuses the sign-up and reports this message."""
 
 
-def tenant_claims(event: dict[str, Any], shared_user_pool_id: str) -> dict[str, str]:
+def tenant_claims(event: PreTokenGenerationV2Event, shared_user_pool_id: str) -> dict[str, str]:
     """The claims pre token generation adds, computed from the trigger event alone."""
     request = event.get("request", {})
     attributes = request.get("userAttributes", {})
@@ -36,7 +40,7 @@ def tenant_claims(event: dict[str, Any], shared_user_pool_id: str) -> dict[str, 
     return claims
 
 
-def add_token_claims(event: dict[str, Any], shared_user_pool_id: str) -> dict[str, Any]:
+def add_token_claims(event: PreTokenGenerationV2Event, shared_user_pool_id: str) -> PreTokenGenerationV2Event:
     """Answer a V2 pre token generation event: the tenant claims go into both the ID and access token."""
     claims = tenant_claims(event, shared_user_pool_id)
     event.setdefault("response", {})["claimsAndScopeOverrideDetails"] = {
@@ -46,7 +50,7 @@ def add_token_claims(event: dict[str, Any], shared_user_pool_id: str) -> dict[st
     return event
 
 
-def check_sign_up(event: dict[str, Any], tenant_status: Any) -> dict[str, Any]:
+def check_sign_up(event: PreSignUpEvent, tenant_status: Callable[[str], str | None]) -> PreSignUpEvent:
     """Pre sign-up: refuse self sign-up, and users of a tenant that is missing or not active.
 
     `tenant_status(tenant_id)` is called only for administrator-created users: the only lookup this
@@ -67,7 +71,7 @@ def check_sign_up(event: dict[str, Any], tenant_status: Any) -> dict[str, Any]:
 SIGNED_IN = "UserSignedIn"
 
 
-def sign_in_record(event: dict[str, Any], now_epoch: int) -> dict[str, Any]:
+def sign_in_record(event: PostAuthenticationEvent, now_epoch: int) -> dict[str, Any]:
     """The one log line post authentication writes per sign-in.
 
     Writing a line costs no AWS call on the sign-in path; a subscription filter on the function's log
@@ -83,7 +87,6 @@ def sign_in_record(event: dict[str, Any], now_epoch: int) -> dict[str, Any]:
     }
 
 
-def mfa_required_by_attribute(event: dict[str, Any]) -> bool:
+def mfa_required_by_attribute(event: PostAuthenticationEvent) -> bool:
     """Whether the user's administrator requires MFA that must already be in place ("true", not "setup")."""
-    attributes: dict[str, str] = event.get("request", {}).get("userAttributes", {})
-    return attributes.get(MFA_ATTRIBUTE) == "true"
+    return event.get("request", {}).get("userAttributes", {}).get(MFA_ATTRIBUTE) == "true"
