@@ -1,8 +1,10 @@
 """Creating a template's resources on the local endpoint, through the AWS APIs, in dependency order.
 
-One creator per resource type; each returns the resource's attributes ("Ref" and its GetAtt names) for
-later intrinsics. A type without a creator (IAM roles, Lambda permissions, log groups) is accepted and
-only recorded: IAM is not enforced offline, which the static policy tests cover instead.
+The SAM template is first expanded to plain CloudFormation by AWS's SAM translator (tenantry_local.sam);
+then one creator per CloudFormation type creates each resource and returns its attributes ("Ref" and its
+GetAtt names) for later intrinsics. A type without a creator (Lambda permissions, queue policies) is
+accepted and only recorded; every IAM role is the one local role: IAM is not enforced offline, which the
+static policy tests cover instead.
 """
 
 from __future__ import annotations
@@ -19,59 +21,12 @@ from typing import Any
 
 from tenantry_local.lambdas import FunctionSpec, LambdaService
 from tenantry_local.logs import LogRouter
+from tenantry_local.sam import local_path, to_cloudformation
 from tenantry_local.streams import StreamMapping
-from tenantry_local.template import ACCOUNT_ID, REGION, Resolver, apply_globals, creation_order
+from tenantry_local.template import ACCOUNT_ID, REGION, Resolver, creation_order
 
 LOG = logging.getLogger("tenantry_local.provisioner")
 LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/local-runtime"  # every function and state machine runs as it offline
-_SAM_IMPLICIT_ROLES = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
-
-_USER_POOL_API_PARAMS = {
-    "Policies",
-    "DeletionProtection",
-    "LambdaConfig",
-    "AutoVerifiedAttributes",
-    "AliasAttributes",
-    "UsernameAttributes",
-    "SmsVerificationMessage",
-    "EmailVerificationMessage",
-    "EmailVerificationSubject",
-    "VerificationMessageTemplate",
-    "SmsAuthenticationMessage",
-    "DeviceConfiguration",
-    "EmailConfiguration",
-    "SmsConfiguration",
-    "UserPoolTags",
-    "AdminCreateUserConfig",
-    "Schema",
-    "UserPoolAddOns",
-    "UsernameConfiguration",
-    "AccountRecoverySetting",
-    "UserPoolTier",
-    "UserAttributeUpdateSettings",
-}
-_CLIENT_API_PARAMS = {
-    "ClientName",
-    "GenerateSecret",
-    "RefreshTokenValidity",
-    "AccessTokenValidity",
-    "IdTokenValidity",
-    "TokenValidityUnits",
-    "ReadAttributes",
-    "WriteAttributes",
-    "ExplicitAuthFlows",
-    "SupportedIdentityProviders",
-    "CallbackURLs",
-    "LogoutURLs",
-    "DefaultRedirectURI",
-    "AllowedOAuthFlows",
-    "AllowedOAuthScopes",
-    "AllowedOAuthFlowsUserPoolClient",
-    "PreventUserExistenceErrors",
-    "EnableTokenRevocation",
-    "EnablePropagateAdditionalUserContextData",
-    "AuthSessionValidity",
-}
 
 
 @dataclass
@@ -109,15 +64,18 @@ class Provisioner:
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
             "AWS::Cognito::UserPoolGroup": self._user_pool_group,
-            "AWS::Serverless::LayerVersion": self._layer,
-            "AWS::Serverless::Function": self._function,
-            "AWS::Serverless::StateMachine": self._state_machine,
+            "AWS::IAM::Role": self._role,
+            "AWS::Lambda::LayerVersion": self._layer,
+            "AWS::Lambda::Function": self._function,
+            "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
+            "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::Logs::SubscriptionFilter": self._subscription_filter,
         }
 
     def provision(self, template: dict[str, Any]) -> Provisioned:
-        resources = apply_globals(template)
+        cloudformation = to_cloudformation(template, self.resolver.parameters)
+        resources = cloudformation["Resources"]
         self._create_local_role()
         for logical_id in creation_order(resources):
             resource = resources[logical_id]
@@ -131,11 +89,8 @@ class Provisioner:
             self.result.attributes[logical_id] = attrs
             self.result.types[logical_id] = resource["Type"]
             self.resolver.attributes[logical_id] = attrs
-            if resource["Type"] in _SAM_IMPLICIT_ROLES and "Role" not in resource.get("Properties", {}):
-                # SAM generates <LogicalId>Role; offline every function and state machine uses the local role.
-                self.resolver.attributes[f"{logical_id}Role"] = {"Ref": LOCAL_ROLE_ARN.rsplit("/", 1)[-1], "Arn": LOCAL_ROLE_ARN}
         self.result.outputs = {
-            name: self.resolver.resolve(output["Value"]) for name, output in template.get("Outputs", {}).items()
+            name: self.resolver.resolve(output["Value"]) for name, output in cloudformation.get("Outputs", {}).items()
         }
         return self.result
 
@@ -192,35 +147,17 @@ class Provisioner:
         arn = self.client("events").create_event_bus(Name=name)["EventBusArn"]
         return {"Ref": name, "Arn": arn, "Name": name}
 
-    def _put_rule(
-        self,
-        name: str,
-        bus: str | None,
-        pattern: Any,
-        schedule: str | None,
-        targets: list[dict[str, Any]],
-        state: str = "ENABLED",
-    ) -> str:
-        events = self.client("events")
-        request: dict[str, Any] = {"Name": name[:64], "State": state}
-        if bus:
-            request["EventBusName"] = bus
-        if pattern:
-            request["EventPattern"] = json.dumps(pattern)
-        if schedule:
-            request["ScheduleExpression"] = schedule
-        arn = events.put_rule(**request)["RuleArn"]
-        if targets:
-            events.put_targets(Rule=name[:64], EventBusName=bus or "default", Targets=targets)
-        return arn
-
     def _rule(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
-        name = self._name(logical_id, p.get("Name"))
+        name = self._name(logical_id, p.get("Name"))[:64]
         bus = p.get("EventBusName")
-        bus = bus.rsplit("/", 1)[-1] if bus else None
-        arn = self._put_rule(
-            name, bus, p.get("EventPattern"), p.get("ScheduleExpression"), p.get("Targets", []), p.get("State", "ENABLED")
-        )
+        bus = bus.rsplit("/", 1)[-1] if bus else "default"
+        events = self.client("events")
+        request = api_request(events, "PutRule", p, Name=name, EventBusName=bus)
+        if "EventPattern" in request:
+            request["EventPattern"] = json.dumps(request["EventPattern"])
+        arn = events.put_rule(**request)["RuleArn"]
+        if p.get("Targets"):
+            events.put_targets(Rule=name, EventBusName=bus, Targets=p["Targets"])
         return {"Ref": name, "Arn": arn}
 
     def _log_group(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
@@ -236,8 +173,7 @@ class Provisioner:
     # ------------------------------------------------------------------ Cognito
     def _user_pool(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
         cognito = self.client("cognito-idp")
-        request = {k: v for k, v in p.items() if k in _USER_POOL_API_PARAMS}
-        request["PoolName"] = self._name(logical_id, p.get("UserPoolName"))
+        request = api_request(cognito, "CreateUserPool", p, PoolName=self._name(logical_id, p.get("UserPoolName")))
         pool = cognito.create_user_pool(**request)["UserPool"]
         mfa = p.get("MfaConfiguration", "OFF")
         if mfa != "OFF":
@@ -255,9 +191,9 @@ class Provisioner:
         }
 
     def _user_pool_client(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
-        request = {k: v for k, v in p.items() if k in _CLIENT_API_PARAMS}
-        request["ClientName"] = p.get("ClientName") or self._name(logical_id)
-        client = self.client("cognito-idp").create_user_pool_client(UserPoolId=p["UserPoolId"], **request)["UserPoolClient"]
+        cognito = self.client("cognito-idp")
+        request = api_request(cognito, "CreateUserPoolClient", p, ClientName=p.get("ClientName") or self._name(logical_id))
+        client = cognito.create_user_pool_client(**request)["UserPoolClient"]
         return {
             "Ref": client["ClientId"],
             "ClientId": client["ClientId"],
@@ -266,12 +202,15 @@ class Provisioner:
         }
 
     def _user_pool_group(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
-        request = {k: v for k, v in p.items() if k in ("Description", "Precedence", "RoleArn")}
+        cognito = self.client("cognito-idp")
         name = self._name(logical_id, p.get("GroupName"))
-        self.client("cognito-idp").create_group(GroupName=name, UserPoolId=p["UserPoolId"], **request)
+        cognito.create_group(**api_request(cognito, "CreateGroup", p, GroupName=name))
         return {"Ref": name}
 
     # ------------------------------------------------------------------ compute
+    def _role(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        return {"Ref": LOCAL_ROLE_ARN.rsplit("/", 1)[-1], "Arn": LOCAL_ROLE_ARN, "RoleId": "AROALOCALRUNTIME"}
+
     def _layer(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
         # The layer's package is installed in the runtime's virtual environment (pip install -e .), which
         # every worker uses: the same code the layer ships, without a build step.
@@ -279,11 +218,14 @@ class Provisioner:
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{name}:1"
         return {"Ref": arn, "Arn": arn}
 
-    def _function(self, logical_id: str, p: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
+    def _function(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
         name = self._name(logical_id, p.get("FunctionName"))
+        code = local_path(p.get("Code"))
+        if code is None:
+            raise ValueError(f"{logical_id}: the local runtime runs functions from a local CodeUri only")
         spec = FunctionSpec(
             name=name,
-            code_dir=(self.project_dir / p["CodeUri"]).resolve(),
+            code_dir=(self.project_dir / code).resolve(),
             handler=p["Handler"],
             environment={k: str(v) for k, v in (p.get("Environment", {}).get("Variables") or {}).items()},
             timeout_seconds=int(p.get("Timeout", 3)),
@@ -302,87 +244,49 @@ class Provisioner:
             Environment={"Variables": spec.environment},
             Architectures=p.get("Architectures", ["x86_64"]),
         )
-        attrs = {"Ref": name, "Arn": spec.arn}
-        self.resolver.attributes[logical_id] = attrs  # events may refer to the function itself
-        for event_name, event in (resource.get("Properties", {}).get("Events") or {}).items():
-            self._function_event(logical_id, spec, event_name, event["Type"], self.resolver.resolve(event.get("Properties", {})))
-        return attrs
+        return {"Ref": name, "Arn": spec.arn}
 
-    def _function_event(self, logical_id: str, spec: FunctionSpec, event_name: str, kind: str, p: dict[str, Any]) -> None:
-        if self._rule_event(logical_id, event_name, kind, p, {"Arn": spec.arn}, "LambdaTarget"):
-            return
-        if kind == "DynamoDB":
-            destination = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-            self.result.stream_mappings.append(
-                StreamMapping(
-                    function_name=spec.name,
-                    stream_arn=p["Stream"],
-                    batch_size=int(p.get("BatchSize", 100)),
-                    batching_window_seconds=float(p.get("MaximumBatchingWindowInSeconds", 0)),
-                    maximum_retry_attempts=int(p.get("MaximumRetryAttempts", -1)),
-                    bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
-                    report_batch_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
-                    on_failure_arn=destination,
-                    starting_position=p.get("StartingPosition", "LATEST"),
-                )
+    def _event_source_mapping(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        source = str(p["EventSourceArn"])
+        if ":dynamodb:" not in source:
+            LOG.warning("%s: event source %s is not driven by the local runtime", logical_id, source)
+            return {"Ref": logical_id}
+        self.result.stream_mappings.append(
+            StreamMapping(
+                function_name=self.lambdas.resolve(str(p["FunctionName"])).name,
+                stream_arn=source,
+                batch_size=int(p.get("BatchSize", 100)),
+                batching_window_seconds=float(p.get("MaximumBatchingWindowInSeconds", 0)),
+                maximum_retry_attempts=int(p.get("MaximumRetryAttempts", -1)),
+                bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
+                report_batch_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
+                on_failure_arn=((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
+                starting_position=p.get("StartingPosition", "LATEST"),
             )
-        else:
-            LOG.warning("%s: event source %s (%s) is not driven by the local runtime", logical_id, event_name, kind)
-
-    def _rule_event(
-        self, logical_id: str, event_name: str, kind: str, p: dict[str, Any], target: dict[str, Any], target_suffix: str
-    ) -> bool:
-        """SAM's EventBridgeRule and Schedule events (of a function or a state machine) as a rule and its
-        target, named as SAM names them; False for any other kind of event."""
-        if kind in ("EventBridgeRule", "CloudWatchEvent"):
-            bus, pattern, schedule = p.get("EventBusName"), p.get("Pattern"), None
-            state = p.get("State", "ENABLED")
-        elif kind in ("Schedule", "ScheduleV2"):
-            bus, pattern, schedule = None, None, p.get("Schedule") or p.get("ScheduleExpression")
-            state = "ENABLED" if p.get("Enabled", True) and p.get("State", "ENABLED") == "ENABLED" else "DISABLED"
-        else:
-            return False
-        target_id = (p.get("Target") or {}).get("Id", f"{logical_id}{event_name}{target_suffix}")[:64]
-        self._put_rule(
-            f"{self.stack_name}-{logical_id}{event_name}",
-            bus,
-            pattern,
-            schedule,
-            [{"Id": target_id, **target, **_target_options(p)}],
-            state,
         )
-        return True
+        return {"Ref": logical_id}
 
-    def _state_machine(self, logical_id: str, p: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
-        name = self._name(logical_id, p.get("Name"))
-        text = (
-            json.dumps(definition_document(self.project_dir / p["DefinitionUri"]))
-            if "DefinitionUri" in p
-            else json.dumps(p["Definition"])
-        )
-        definition = substitute(text, p.get("DefinitionSubstitutions") or {})
+    def _state_machine(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        name = self._name(logical_id, p.get("StateMachineName"))
+        if "DefinitionS3Location" in p:
+            path = local_path(p["DefinitionS3Location"])
+            if path is None:
+                raise ValueError(f"{logical_id}: the local runtime reads definitions from a local DefinitionUri only")
+            definition: Any = definition_document(self.project_dir / path)
+        else:
+            definition = p.get("Definition") or json.loads(p["DefinitionString"])
+        text = substitute(json.dumps(definition), p.get("DefinitionSubstitutions") or {})
         arn = self.client("stepfunctions").create_state_machine(
-            name=name, definition=definition, roleArn=LOCAL_ROLE_ARN, type=p.get("Type", "STANDARD")
+            name=name, definition=text, roleArn=LOCAL_ROLE_ARN, type=p.get("StateMachineType", "STANDARD")
         )["stateMachineArn"]
-        attrs = {"Ref": arn, "Arn": arn, "Name": name}
-        self.resolver.attributes[logical_id] = attrs
-        for event_name, event in (resource.get("Properties", {}).get("Events") or {}).items():
-            ep = self.resolver.resolve(event.get("Properties", {}))
-            target = {"Arn": arn, "RoleArn": LOCAL_ROLE_ARN}
-            if not self._rule_event(logical_id, event_name, event["Type"], ep, target, "StepFunctionsTarget"):
-                LOG.warning("%s: event source %s (%s) is not driven by the local runtime", logical_id, event_name, event["Type"])
-        return attrs
+        return {"Ref": arn, "Arn": arn, "Name": name}
 
 
-def _target_options(p: dict[str, Any]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for key in ("Input", "InputPath", "InputTransformer", "RetryPolicy"):
-        if key in p:
-            options[key] = p[key]
-    dead_letter = p.get("DeadLetterConfig") or {}
-    if dead_letter.get("Arn"):
-        options["DeadLetterConfig"] = {"Arn": dead_letter["Arn"]}
-    return options
+def api_request(client: Any, operation: str, properties: dict[str, Any], **named: Any) -> dict[str, Any]:
+    """The request for `operation` from a resource's properties: those the API takes under the same name
+    (read from the API's own model, so no parameter list is kept here), plus the ones `named`."""
+    members = client.meta.service_model.operation_model(operation).input_shape.members
+    return {**{k: v for k, v in properties.items() if k in members}, **named}
 
 
 _SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -401,7 +305,7 @@ def substitute(definition: str, substitutions: dict[str, Any]) -> str:
 
 
 def definition_document(path: Path) -> Any:
-    """A DefinitionUri file as SAM reads it: JSON or YAML (YAML anchors let a definition name a retry policy once)."""
+    """A DefinitionUri file as SAM reads it: JSON or YAML."""
     import yaml
 
     return yaml.safe_load(path.read_text())

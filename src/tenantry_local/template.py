@@ -199,8 +199,6 @@ def creation_order(resources: Mapping[str, dict[str, Any]]) -> list[str]:
         needed = references(resource.get("Properties", {}))
         depends_on = resource.get("DependsOn", [])
         needed |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
-        # SAM's implicit roles (<Function>Role, <StateMachine>Role) exist once their resource does.
-        needed |= {n[: -len("Role")] for n in needed if n.endswith("Role") and n[: -len("Role")] in resources}
         depends[logical_id] = {n for n in needed if n in resources and n != logical_id}
     order: list[str] = []
     placed: set[str] = set()
