@@ -228,33 +228,3 @@ def parameter_values(template: dict[str, Any], overrides: Mapping[str, str] | No
     if missing:
         raise ValueError(f"template parameters without a value: {', '.join(missing)}")
     return values
-
-
-def apply_globals(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Resources with SAM's Globals merged in, as the SAM transform does (maps merge, lists prepend)."""
-    globals_by_type = {
-        "AWS::Serverless::Function": template.get("Globals", {}).get("Function", {}),
-        "AWS::Serverless::StateMachine": template.get("Globals", {}).get("StateMachine", {}),
-    }
-    merged: dict[str, dict[str, Any]] = {}
-    for logical_id, resource in template.get("Resources", {}).items():
-        defaults = globals_by_type.get(resource["Type"])
-        merged[logical_id] = (
-            {**resource, "Properties": _merge(defaults, resource.get("Properties", {}))} if defaults else resource
-        )
-    return merged
-
-
-def _merge(defaults: Any, specific: Any) -> Any:
-    if isinstance(defaults, dict) and isinstance(specific, dict) and not _is_intrinsic(specific):
-        out = dict(defaults)
-        for key, value in specific.items():
-            out[key] = _merge(defaults[key], value) if key in defaults else value
-        return out
-    if isinstance(defaults, list) and isinstance(specific, list):
-        return defaults + specific
-    return specific
-
-
-def _is_intrinsic(value: dict[str, Any]) -> bool:
-    return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))

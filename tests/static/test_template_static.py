@@ -13,10 +13,13 @@ import pytest
 from helpers import ROOT
 from tenantry_local.lambda_worker import load_handler
 from tenantry_local.provisioner import definition_document
-from tenantry_local.template import apply_globals, load_template, parameter_values
+from tenantry_local.sam import local_path, to_cloudformation
+from tenantry_local.template import load_template, parameter_values
 
 TEMPLATE = load_template(ROOT / "template.yaml")
-RESOURCES = apply_globals(TEMPLATE)
+RESOURCES = TEMPLATE["Resources"]
+# What deploys: the template as the AWS::Serverless transform expands it (Globals merged, roles, event sources)
+DEPLOYED = to_cloudformation(TEMPLATE, parameter_values(TEMPLATE))["Resources"]
 PROTECTED_ATTRIBUTES = {"custom:tenant_id", "custom:mfa_required"}
 
 
@@ -24,7 +27,7 @@ def of_type(kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in RESOURCES.items() if v["Type"] == kind}
 
 
-FUNCTIONS = of_type("AWS::Serverless::Function")
+FUNCTIONS = {k: v for k, v in DEPLOYED.items() if v["Type"] == "AWS::Lambda::Function"}
 STATE_MACHINES = of_type("AWS::Serverless::StateMachine")
 
 
@@ -36,7 +39,7 @@ def test_every_handler_imports_with_its_template_environment(logical_id, monkeyp
     for name, declared in (properties.get("Environment", {}).get("Variables") or {}).items():
         value = str(parameters[declared["Ref"]]) if isinstance(declared, dict) and declared.get("Ref") in parameters else declared
         monkeypatch.setenv(name, value if isinstance(value, str) else f"placeholder-for-{name}")
-    handler = load_handler(str(ROOT / properties["CodeUri"]), properties["Handler"])
+    handler = load_handler(str(ROOT / str(local_path(properties["Code"]))), properties["Handler"])
     assert callable(handler)
 
 
@@ -201,5 +204,5 @@ def test_the_layer_build_ships_the_package_and_the_schemas():
 def test_the_template_has_no_circular_dependency():
     from tenantry_local.template import creation_order
 
-    order = creation_order(RESOURCES)
-    assert set(order) == set(RESOURCES)
+    order = creation_order(DEPLOYED)
+    assert set(order) == set(DEPLOYED)
