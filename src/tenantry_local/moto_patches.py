@@ -1,9 +1,9 @@
 """Every change the local runtime makes to moto, in this one file.
 
 moto (pinned exactly in requirements-dev.lock) provides the AWS APIs and the Step Functions interpreter;
-what it lacks offline is measured in shared/notes/moto-offline-findings.md. Each patch below fills one of
+what it lacks offline is measured in docs/moto-offline-findings.md. Each patch below fills one of
 those gaps, is applied by `install()`, and has a check in `verify()` that tells whether it still takes
-effect: a moto upgrade that moves an internal makes tests/test_moto_patches.py fail, not the demo.
+effect: a moto upgrade that moves an internal makes tests/runtime/test_moto_patches.py fail, not the demo.
 
 A patch only hooks moto; what happens there is the job of the module it hands over to (rule delivery,
 Cognito triggers, the API middleware chain), through the services a running LocalRuntime has bound
