@@ -7,118 +7,44 @@ expectation fails."""
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from tenantry import schemas
-from tenantry.adapters.dynamodb import from_item
+from tenantry_local.client import WAITING_FOR_ACTIVATION, TenantryClient, free_port
 from tenantry_local.runtime import LocalRuntime, ready_line
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def _free_port(preferred: int = 4566) -> int:
-    """`preferred` if it is free (0: any free port)."""
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", preferred))
-        except OSError:
-            s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Demo(TenantryClient):
+    """A client of Tenantry (an upstream system posting as crm.example, a consumer watching its events) that
+    keeps score of the demo's expectations."""
 
-
-class Demo:
     def __init__(self, runtime: LocalRuntime):
+        super().__init__(
+            runtime.client, runtime.outputs, settle=runtime.wait_settled, source="crm.example", watcher_name="demo-outbound"
+        )
         self.rt = runtime
-        self.outputs = runtime.outputs
-        self.events = runtime.client("events")
-        self.sfn = runtime.client("stepfunctions")
-        self.sqs = runtime.client("sqs")
         self.failures: list[str] = []
-        self.received: list[dict[str, Any]] = []
         self.run = uuid.uuid4().hex[:6]
-        self.queue_url = self._watch_outbound_events()
-
-    def _watch_outbound_events(self) -> str:
-        """What a downstream consumer does: a rule on source tenantry, delivering to its queue."""
-        url = self.sqs.create_queue(QueueName="demo-outbound")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        bus = self.outputs["EventBusName"]
-        self.events.put_rule(Name="demo-outbound", EventBusName=bus, EventPattern=json.dumps({"source": ["tenantry"]}))
-        self.events.put_targets(Rule="demo-outbound", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
-        return url
+        self.watch()  # from the start: every event Tenantry publishes during the demo
 
     def expect(self, ok: bool, what: str) -> None:
         print(f"  {'ok  ' if ok else 'FAIL'} {what}")
         if not ok:
             self.failures.append(what)
 
-    def post(self, detail: dict[str, Any], detail_type: str = "TenantOnboardingRequested") -> None:
-        entry = {
-            "Source": "crm.example",
-            "DetailType": detail_type,
-            "EventBusName": self.outputs["EventBusName"],
-            "Detail": json.dumps(detail),
-        }
-        self.events.put_events(Entries=[entry])
-
-    def wait(
-        self,
-        names: list[str],
-        timeout: float = 60,
-        machine: str = "TenantOnboardingStateMachineArn",
-        until_state: str | None = None,
-    ) -> dict[str, dict[str, Any]]:
-        """Wait for executions to finish (or to enter `until_state`, where they wait for a callback)."""
-        prefix = self.outputs[machine].replace(":stateMachine:", ":execution:")
-        done: dict[str, dict[str, Any]] = {}
-        deadline = time.monotonic() + timeout
-        while len(done) < len(names) and time.monotonic() < deadline:
-            for name in names:
-                if name in done:
-                    continue
-                try:
-                    described = self.sfn.describe_execution(executionArn=f"{prefix}:{name}")
-                except self.sfn.exceptions.ExecutionDoesNotExist:
-                    continue
-                if described["status"] != "RUNNING" or (until_state and until_state in self.states(described["executionArn"])):
-                    done[name] = described
-            time.sleep(0.05)
-        return done
-
-    def states(self, execution_arn: str) -> list[str]:
-        history = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
-        return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-
-    def received_events(self) -> list[dict[str, Any]]:
-        """Every event received so far (the queue is drained into memory)."""
-        self.rt.wait_settled()
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return self.received
-            for message in messages:
-                self.received.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-
     def all_events(self) -> list[dict[str, Any]]:
         time.sleep(0.3)  # the last stream batch and log subscription window
-        return self.received_events()
-
-    def tenants(self, request_ids: list[str]) -> list[dict[str, Any]]:
-        items = self.rt.client("dynamodb").scan(
-            TableName=self.outputs["TableName"], FilterExpression="entity = :t", ExpressionAttributeValues={":t": {"S": "Tenant"}}
-        )["Items"]
-        return [t for t in map(from_item, items) if t.get("requestId") in request_ids]
+        return self.outbound.matching()
 
 
 def main() -> int:
     began = time.perf_counter()
-    runtime = LocalRuntime(PROJECT, port=_free_port()).start()
+    runtime = LocalRuntime(PROJECT, port=free_port(4566)).start()
     print(ready_line(runtime))
     try:
         return run(Demo(runtime), began)
@@ -162,10 +88,10 @@ def onboard_tenants(demo: Demo, transitions: dict[str, int]) -> dict[str, Any]:
     }
     print("\nPosting TenantOnboardingRequested: shared, dedicated, a duplicate of the shared one, an invalid one")
     for detail in requests.values():
-        demo.post(detail)
-    demo.post(requests[shared])  # the duplicate
+        demo.post("TenantOnboardingRequested", detail)
+    demo.post("TenantOnboardingRequested", requests[shared])  # the duplicate
     names = [f"onboard-{r}" for r in requests]
-    finished = demo.wait(names)
+    finished = demo.wait_executions("TenantOnboardingStateMachineArn", names)
     print("\nExecutions (TenantOnboarding)")
     for name in names:
         if name in finished:
@@ -200,25 +126,20 @@ def register_activate_sign_in(demo: Demo, tenants: list[dict[str, Any]], transit
     for tenant in sorted(tenants, key=lambda t: t["isolation"]):
         request_id = f"demo-{demo.run}-member-{tenant['isolation']}"
         email = f"linus.{tenant['isolation']}@example.com"
-        demo.post(
-            {"requestId": request_id, "tenantId": tenant["tenantId"], "email": email, "name": "Linus Torvalds", "role": "Member"},
-            "UserRegistrationRequested",
+        demo.register(
+            {"requestId": request_id, "tenantId": tenant["tenantId"], "email": email, "name": "Linus Torvalds", "role": "Member"}
         )
         registrations[f"register-{request_id}"] = (tenant, request_id, email)
     machine = "UserRegistrationStateMachineArn"
-    pending = demo.wait(list(registrations), machine=machine, until_state="IssueActivationCodeAndWait")
+    pending = demo.wait_executions(machine, list(registrations), waiting_in=WAITING_FOR_ACTIVATION)
     demo.expect(len(pending) == len(registrations), "registrations wait for activation")
-    # The code reaches the notification service (here: our queue) just after the workflow starts waiting.
-    deadline, codes, user_ids = time.monotonic() + 20, {}, {}
-    while time.monotonic() < deadline and len(codes) < len(registrations):
-        events = demo.received_events()
-        user_ids = {e["detail"]["requestId"]: e["detail"]["userId"] for e in events if e["detail-type"] == "UserRegistered"}
-        codes = {e["detail"]["userId"]: e["detail"]["code"] for e in events if e["detail-type"] == "UserActivationCodeIssued"}
-        time.sleep(0.05)
+    user_ids = {}
     for _, request_id, _ in registrations.values():
-        code = codes.get(user_ids.get(request_id, ""), "")
-        demo.post({"requestId": f"{request_id}-activation", "code": code}, "UserActivationRequested")
-    finished = demo.wait(list(registrations), machine=machine)
+        try:
+            user_ids[request_id] = demo.activate(request_id)
+        except TimeoutError as error:
+            demo.expect(False, str(error))
+    finished = demo.wait_executions(machine, list(registrations))
     print("\nExecutions (UserRegistration)")
     for name in registrations:
         if name in finished:
@@ -230,18 +151,14 @@ def register_activate_sign_in(demo: Demo, tenants: list[dict[str, Any]], transit
             f"{name} activated",
         )
     print("\nSigning in (the activation page lets the user choose a password)")
-    cognito = demo.rt.client("cognito-idp")
+    cognito = demo.cognito
     signed_in = []
     for tenant, request_id, email in registrations.values():
         username = email if tenant["isolation"] == "dedicated" else f"{tenant['tenantId']}/{email}"
         cognito.admin_set_user_password(
             UserPoolId=tenant["userPoolId"], Username=username, Password="Demo-Passw0rd!", Permanent=True
         )
-        tokens = cognito.initiate_auth(
-            ClientId=tenant["appClientId"],
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": "Demo-Passw0rd!"},
-        )
+        tokens = demo.sign_in(tenant["appClientId"], username, "Demo-Passw0rd!")
         claims = _claims(tokens["AuthenticationResult"]["IdToken"])
         access = _claims(tokens["AuthenticationResult"]["AccessToken"])
         tenant_claims = {k: claims.get(k) for k in ("tenant_id", "role", "isolation")}
@@ -259,28 +176,21 @@ def register_activate_sign_in(demo: Demo, tenants: list[dict[str, Any]], transit
 
 def mfa_tampering_caught(demo: Demo, user: dict[str, Any], transitions: dict[str, int]) -> None:
     """The admin requires MFA; the user switches it off with their own token; Tenantry throws them out."""
-    cognito, tenant, access = demo.rt.client("cognito-idp"), user["tenant"], user["tokens"]["AccessToken"]
+    cognito, tenant, access = demo.cognito, user["tenant"], user["tokens"]["AccessToken"]
     print(f"\nMFA: {user['username']} sets up an authenticator app; their admin requires MFA")
-    cognito.associate_software_token(AccessToken=access)
-    cognito.verify_software_token(AccessToken=access, UserCode="123456")
-    cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    demo.set_up_totp(access)
     request_id = f"demo-{demo.run}-require-mfa"
     demo.post(
-        {"requestId": request_id, "tenantId": tenant["tenantId"], "userId": user["userId"], "required": True},
         "MfaRequirementChangeRequested",
+        {"requestId": request_id, "tenantId": tenant["tenantId"], "userId": user["userId"], "required": True},
     )
-    changed = demo.wait([f"mfa-change-{request_id}"], machine="MfaRequirementChangeStateMachineArn")
+    changed = demo.wait_executions("MfaRequirementChangeStateMachineArn", [f"mfa-change-{request_id}"])
     for execution in changed.values():
         print_execution(demo, execution, transitions)
     # Let the checks this change and the set-up started finish first, so the switch-off below is caught by
     # its own detection (CloudTrail), not by a check that happened to look at the user afterwards.
+    demo.wait_idle("MfaComplianceStateMachineArn")
     machine = demo.outputs["MfaComplianceStateMachineArn"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        demo.rt.wait_settled()
-        if all(e["status"] != "RUNNING" for e in demo.sfn.list_executions(stateMachineArn=machine)["executions"]):
-            break
-        time.sleep(0.1)
     print("MFA: the user switches their authenticator off with their own access token (SetUserMFAPreference)")
     cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": False})
     deadline, caught = time.monotonic() + 30, None
@@ -297,15 +207,7 @@ def mfa_tampering_caught(demo: Demo, user: dict[str, Any], transitions: dict[str
         caught is not None and json.loads(caught["input"])["detectedBy"] == "cloudtrail",
         "switching MFA off is caught from CloudTrail",
     )
-    try:
-        cognito.initiate_auth(
-            ClientId=tenant["appClientId"],
-            AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters={"REFRESH_TOKEN": user["tokens"]["RefreshToken"]},
-        )
-        refused = False
-    except cognito.exceptions.NotAuthorizedException:
-        refused = True
+    refused = demo.refresh_refused(tenant["appClientId"], user["tokens"]["RefreshToken"])
     demo.expect(refused, "the user's sessions are revoked (refresh token refused)")
     found = cognito.admin_get_user(UserPoolId=tenant["userPoolId"], Username=user["username"])
     demo.expect("SOFTWARE_TOKEN_MFA" in (found.get("UserMFASettingList") or []), "the authenticator app is switched back on")
@@ -354,7 +256,7 @@ def run(demo: Demo, began: float) -> int:
         len(by_type.get("MfaComplianceViolated", [])) == 1 and len(by_type.get("SessionsRevoked", [])) == 1,
         "MfaComplianceViolated and SessionsRevoked published once",
     )
-    invalid_events = [f"{e['detail-type']}: {err}" for e in events for err in [_violation(e)] if err]
+    invalid_events = demo.outbound.violations
     demo.expect(not invalid_events, f"every event matches its schema ({len(events)} events) {'; '.join(invalid_events)}")
 
     print(f"\nState transitions: {json.dumps(transitions)}")
@@ -364,14 +266,6 @@ def run(demo: Demo, began: float) -> int:
         return 1
     print("\nAll expectations met.")
     return 0
-
-
-def _violation(event: dict[str, Any]) -> str | None:
-    try:
-        schemas.check(event["detail-type"], event["detail"])
-    except schemas.SchemaViolation as error:
-        return str(error)
-    return None
 
 
 if __name__ == "__main__":

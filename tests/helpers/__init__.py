@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
+from tenantry_local.client import free_port
+
+__all__ = ["ACTIVATION_TTL_SECONDS", "ROOT", "free_port", "onboarding_request", "registration_request"]
+
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVATION_TTL_SECONDS = 6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def registration_request(request_id: str, tenant_id: str, role: str = "Member", **overrides: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import ACTIVATION_TTL_SECONDS, ROOT, free_port
-from helpers.tenantry import OutboundEvents, Tenantry
+from helpers.tenantry import CheckedOutboundEvents, Tenantry
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,7 @@ def runtime():
 
 @pytest.fixture(scope="session")
 def outbound(runtime):
-    return OutboundEvents(runtime)
+    return CheckedOutboundEvents(runtime)
 
 
 @pytest.fixture(autouse=True)

@@ -30,28 +30,14 @@ def without_cloudtrail(runtime):
 
 def sign_in(tenantry, user, mfa_code=None):
     """Password sign-in; answers the TOTP challenge when Cognito asks for one."""
-    result = tenantry.cognito.initiate_auth(
-        ClientId=user["clientId"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
-    )
-    if result.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":
-        assert mfa_code, "Cognito asked for a TOTP code"
-        result = tenantry.cognito.respond_to_auth_challenge(
-            ClientId=user["clientId"],
-            ChallengeName="SOFTWARE_TOKEN_MFA",
-            Session=result["Session"],
-            ChallengeResponses={"USERNAME": user["username"], "SOFTWARE_TOKEN_MFA_CODE": mfa_code},
-        )
+    result = tenantry.sign_in(user["clientId"], user["username"], user["password"], mfa_code)
+    assert result.get("ChallengeName") != "SOFTWARE_TOKEN_MFA", "Cognito asked for a TOTP code"
     return result
 
 
 def set_up_totp(tenantry, user):
     """What the user does in the app: associate an authenticator, verify it, prefer it."""
-    access = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"]
-    tenantry.cognito.associate_software_token(AccessToken=access)
-    tenantry.cognito.verify_software_token(AccessToken=access, UserCode="123456")
-    tenantry.cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    tenantry.set_up_totp(sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"])
     wait_compliance_idle(tenantry)  # the checks these calls started (CloudTrail) have decided
 
 
@@ -69,14 +55,7 @@ def change_mfa(tenantry, tenant, user, required, requested_by=None):
 
 def wait_compliance_idle(tenantry, timeout=30.0):
     """Until no compliance run is going: the checks a change or a set-up started have all decided."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tenantry.rt.wait_settled()
-        runs = tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[COMPLIANCE])["executions"]
-        if all(r["status"] != "RUNNING" for r in runs):
-            return
-        time.sleep(0.1)
-    raise AssertionError("compliance runs still going")
+    assert tenantry.wait_idle(COMPLIANCE, timeout), "compliance runs still going"
 
 
 def mfa_of(tenantry, user):
