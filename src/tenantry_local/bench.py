@@ -9,28 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from tenantry_local.client import TenantryClient, free_port
 from tenantry_local.subprocess_runtime import make_local
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def time_to_ready() -> float:
-    with make_local(_port()) as served:
+    with make_local(free_port()) as served:
         return served.seconds_to_ready
 
 
@@ -47,19 +43,20 @@ def demo_run() -> tuple[float, str]:
 
 def calls_per_flow() -> None:
     """Each onboarding path alone on a fresh runtime: AWS calls served and state transitions."""
-    from tenantry_local.demo import Demo, _free_port
     from tenantry_local.runtime import LocalRuntime
 
-    runtime = LocalRuntime(PROJECT, port=_free_port(0)).start()
+    runtime = LocalRuntime(PROJECT, port=free_port()).start()
     try:
-        demo = Demo(runtime)
+        client = TenantryClient.for_runtime(runtime, source="bench.crm")
+        client.watch()
+        run = client.request_id("bench")
         flows = {
             "shared": {"isolation": "shared"},
             "dedicated": {"isolation": "dedicated"},
             "invalid": {"isolation": "shared", "admin": {"email": "nope", "name": "X"}},
         }
         for label, change in flows.items():
-            request_id = f"bench-{demo.run}-{label}"
+            request_id = f"{run}-{label}"
             detail = {
                 "requestId": request_id,
                 "tenantName": f"Bench {label}",
@@ -69,16 +66,17 @@ def calls_per_flow() -> None:
             runtime.wait_settled()
             runtime.calls.clear()
             invocations_before = dict(runtime.lambdas.invocations)
-            demo.post(detail)
-            execution = demo.wait([f"onboard-{request_id}"])[f"onboard-{request_id}"]
+            client.post("TenantOnboardingRequested", detail)
+            execution = client.wait_execution("TenantOnboardingStateMachineArn", f"onboard-{request_id}")
             runtime.wait_settled()
-            demo.received_events()
+            client.outbound.matching()
             calls = dict(runtime.calls.counts)
             # Not the flow's: the bench's own PutEvents, its polling, the local stream poller's reads and
             # the Lambda API's Invoke (counted below as function invocations, whoever invoked them).
             calls["events:PutEvents"] -= 1
             for own in (
                 "stepfunctions:DescribeExecution",
+                "stepfunctions:GetExecutionHistory",
                 "dynamodbstreams:DescribeStream",
                 "dynamodbstreams:GetShardIterator",
                 "dynamodbstreams:GetRecords",
@@ -93,7 +91,7 @@ def calls_per_flow() -> None:
                 for k, v in runtime.lambdas.invocations.items()
                 if v - invocations_before.get(k, 0)
             }
-            transitions = len(demo.states(execution["executionArn"]))
+            transitions = len(client.states(execution["executionArn"]))
             print(
                 f"{label:<9} {execution['status']:<9} {transitions:>2} state transitions; {sum(calls.values()):>2} AWS API calls "
                 f"{json.dumps(dict(sorted(calls.items())))}; {sum(invoked.values())} function invocations "
@@ -231,10 +229,20 @@ def _post_auth_with_required_mfa(invocations: int) -> list[float]:
     return times
 
 
+def _in_own_process(figures: Callable[[], None]) -> None:
+    """moto keeps its state per process, so a process holds at most one LocalRuntime: one process each."""
+    sys.stdout.flush()
+    process = multiprocessing.get_context("spawn").Process(target=figures)
+    process.start()
+    process.join()
+    if process.exitcode:
+        raise RuntimeError(f"{figures.__name__} failed (exit code {process.exitcode})")
+
+
 def main() -> int:
     trigger_figures()
-    mfa_figures()
-    calls_per_flow()
+    _in_own_process(mfa_figures)
+    _in_own_process(calls_per_flow)
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     ready = [time_to_ready() for _ in range(runs)]
     print(
@@ -254,10 +262,6 @@ def main() -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def mfa_figures(runs: int = int(os.environ.get("MFA_RUNS", "50"))) -> None:
     """Detection-to-revocation time on the local runtime for paths 1-3, and transitions per compliance run.
 
@@ -265,12 +269,11 @@ def mfa_figures(runs: int = int(os.environ.get("MFA_RUNS", "50"))) -> None:
     the detection is the refused sign-in (path 1), the user's own SetUserMFAPreference call (path 2), or the
     requirement change reaching the stream consumer (path 3).
     """
-    from tenantry_local.demo import Demo, _free_port
     from tenantry_local.runtime import LocalRuntime
 
-    runtime = LocalRuntime(PROJECT, port=_free_port(0), run_schedules=False).start()
+    runtime = LocalRuntime(PROJECT, port=free_port(), run_schedules=False).start()
     try:
-        bench = _MfaBench(runtime, Demo(runtime))
+        bench = _MfaBench(runtime)
         results = {}
         for path in ("sign-in", "cloudtrail", "requirement-change"):
             runtime.cloudtrail.enabled = path == "cloudtrail"
@@ -290,99 +293,52 @@ def mfa_figures(runs: int = int(os.environ.get("MFA_RUNS", "50"))) -> None:
 class _MfaBench:
     """One user whose admin requires MFA, switched off and caught again and again."""
 
-    def __init__(self, runtime, demo):
-        self.rt, self.demo = runtime, demo
-        self.cognito, self.sfn = runtime.client("cognito-idp"), runtime.client("stepfunctions")
-        self.tenant = self._tenant()
-        self.user = self._user()
-        self._totp_on()
-        self._require(True)
+    PASSWORD = "Correct-Horse-9"
 
-    def _tenant(self):
-        request_id = f"bench-mfa-{self.demo.run}"
-        self.demo.post(
+    def __init__(self, runtime):
+        self.rt = runtime
+        self.client = TenantryClient.for_runtime(runtime, source="bench.crm")
+        self.cognito = self.client.cognito
+        self.tenant = self.client.onboard(
             {
-                "requestId": request_id,
+                "requestId": self.client.request_id("bench-mfa"),
                 "tenantName": "Bench MFA",
                 "isolation": "dedicated",
                 "admin": {"email": "admin@bench.example", "name": "Bench Admin"},
             }
         )
-        self.demo.wait([f"onboard-{request_id}"])
-        return self.demo.tenants([request_id])[0]
-
-    def _user(self):
-        request_id = f"bench-user-{self.demo.run}"
-        self.demo.post(
+        self.user = self.client.register_and_activate(
             {
-                "requestId": request_id,
+                "requestId": self.client.request_id("bench-user"),
                 "tenantId": self.tenant["tenantId"],
                 "email": "mfa.user@bench.example",
                 "name": "Mfa User",
                 "role": "Member",
-            },
-            "UserRegistrationRequested",
+            }
         )
-        code, user_id = None, None
-        deadline = time.monotonic() + 30
-        while code is None and time.monotonic() < deadline:
-            for event in self.demo.received_events():
-                if event["detail-type"] == "UserRegistered" and event["detail"]["requestId"] == request_id:
-                    user_id = event["detail"]["userId"]
-                if event["detail-type"] == "UserActivationCodeIssued" and event["detail"]["userId"] == user_id:
-                    code = event["detail"]["code"]
-            time.sleep(0.05)
-        self.demo.post({"requestId": f"{request_id}-act", "code": code}, "UserActivationRequested")
-        self.demo.wait([f"register-{request_id}"], machine="UserRegistrationStateMachineArn")
         self.cognito.admin_set_user_password(
-            UserPoolId=self.tenant["userPoolId"], Username="mfa.user@bench.example", Password="Correct-Horse-9", Permanent=True
+            UserPoolId=self.tenant["userPoolId"], Username=self.user["username"], Password=self.PASSWORD, Permanent=True
         )
-        return {"userId": user_id, "username": "mfa.user@bench.example"}
+        self.client.set_up_totp(self.sign_in()["AccessToken"])
+        self._require(True)
 
     def sign_in(self):
-        result = self.cognito.initiate_auth(
-            ClientId=self.tenant["appClientId"],
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": self.user["username"], "PASSWORD": "Correct-Horse-9"},
-        )
-        if result.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":
-            result = self.cognito.respond_to_auth_challenge(
-                ClientId=self.tenant["appClientId"],
-                ChallengeName="SOFTWARE_TOKEN_MFA",
-                Session=result["Session"],
-                ChallengeResponses={"USERNAME": self.user["username"], "SOFTWARE_TOKEN_MFA_CODE": "123456"},
-            )
+        result = self.client.sign_in(self.tenant["appClientId"], self.user["username"], self.PASSWORD, mfa_code="123456")
         return result["AuthenticationResult"]
 
-    def _totp_on(self):
-        access = self.sign_in()["AccessToken"]
-        self.cognito.associate_software_token(AccessToken=access)
-        self.cognito.verify_software_token(AccessToken=access, UserCode="123456")
-        self.cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
-
-    def _require(self, required):
-        request_id = f"bench-req-{uuid_hex()}"
-        self.demo.post(
-            {"requestId": request_id, "tenantId": self.tenant["tenantId"], "userId": self.user["userId"], "required": required},
+    def _require(self, required, wait_for_the_stream=True):
+        request_id = self.client.request_id("bench-req")
+        self.client.post(
             "MfaRequirementChangeRequested",
+            {"requestId": request_id, "tenantId": self.tenant["tenantId"], "userId": self.user["userId"], "required": required},
         )
-        self.demo.wait([f"mfa-change-{request_id}"], machine="MfaRequirementChangeStateMachineArn")
-        self.rt.wait_settled()
+        self.client.wait_execution("MfaRequirementChangeStateMachineArn", f"mfa-change-{request_id}")
+        if wait_for_the_stream:
+            self.rt.wait_settled()
 
     def _totp_enabled(self):
         found = self.cognito.admin_get_user(UserPoolId=self.tenant["userPoolId"], Username=self.user["username"])
         return "SOFTWARE_TOKEN_MFA" in (found.get("UserMFASettingList") or [])
-
-    def _revoked(self, refresh_token):
-        try:
-            self.cognito.initiate_auth(
-                ClientId=self.tenant["appClientId"],
-                AuthFlow="REFRESH_TOKEN_AUTH",
-                AuthParameters={"REFRESH_TOKEN": refresh_token},
-            )
-        except self.cognito.exceptions.NotAuthorizedException:
-            return True
-        return False
 
     def one_run(self, path):
         if path == "requirement-change":
@@ -390,7 +346,7 @@ class _MfaBench:
         tokens = self.sign_in()
         if path == "requirement-change":
             self.rt.streams.pause()
-            self._require_without_waiting_for_the_stream()
+            self._require(True, wait_for_the_stream=False)
         self.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
         if path == "sign-in":
             with contextlib.suppress(self.cognito.exceptions.UserLambdaValidationException):
@@ -398,7 +354,7 @@ class _MfaBench:
         elif path == "requirement-change":
             self.rt.streams.resume()
         detected = time.perf_counter()
-        while not self._revoked(tokens["RefreshToken"]):
+        while not self.client.refresh_refused(self.tenant["appClientId"], tokens["RefreshToken"]):
             time.sleep(0.005)
         elapsed = time.perf_counter() - detected
         deadline = time.monotonic() + 20
@@ -407,24 +363,14 @@ class _MfaBench:
         self.rt.wait_settled()
         return elapsed
 
-    def _require_without_waiting_for_the_stream(self):
-        request_id = f"bench-req-{uuid_hex()}"
-        self.demo.post(
-            {"requestId": request_id, "tenantId": self.tenant["tenantId"], "userId": self.user["userId"], "required": True},
-            "MfaRequirementChangeRequested",
-        )
-        self.demo.wait([f"mfa-change-{request_id}"], machine="MfaRequirementChangeStateMachineArn")
-
     def transitions(self):
         counts = {}
         arn = self.rt.outputs["MfaComplianceStateMachineArn"]
-        for execution in self.sfn.list_executions(stateMachineArn=arn)["executions"]:
-            states = self.demo.states(execution["executionArn"])
+        for execution in self.client.sfn.list_executions(stateMachineArn=arn)["executions"]:
+            states = self.client.states(execution["executionArn"])
             counts.setdefault(states[-1], set()).add(len(states))
         return {ending: sorted(values) for ending, values in counts.items()}
 
 
-def uuid_hex() -> str:
-    import uuid
-
-    return uuid.uuid4().hex[:10]
+if __name__ == "__main__":
+    sys.exit(main())
