@@ -96,7 +96,7 @@ class Provisioner:
 
     def _create_local_role(self) -> None:
         """One role that functions and state machines name: moto checks that it exists; IAM policies are
-        not evaluated offline (tests/test_template_static.py checks them against every call instead)."""
+        not evaluated offline (tests/static/test_template_static.py checks them against every call instead)."""
         trust = {
             "Version": "2012-10-17",
             "Statement": [
