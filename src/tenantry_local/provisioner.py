@@ -74,7 +74,7 @@ class Provisioner:
         }
 
     def provision(self, template: dict[str, Any]) -> Provisioned:
-        cloudformation = to_cloudformation(template, self.resolver.parameters)
+        cloudformation = to_cloudformation(template, self.resolver.parameters, cache_dir=self.project_dir / ".local")
         resources = cloudformation["Resources"]
         self._create_local_role()
         for logical_id in creation_order(resources):
