@@ -9,6 +9,7 @@ static policy tests cover instead.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenantry_local.http_apis import HttpApi, HttpApiGateway
 from tenantry_local.lambdas import FunctionSpec, LambdaService
 from tenantry_local.logs import LogRouter
 from tenantry_local.sam import local_path, to_cloudformation
@@ -48,6 +50,7 @@ class Provisioner:
         clients: Callable[[str], Any],
         lambdas: LambdaService,
         logs: LogRouter,
+        http_apis: HttpApiGateway,
     ):
         self.project_dir = project_dir
         self.stack_name = stack_name
@@ -55,12 +58,14 @@ class Provisioner:
         self.client = clients
         self.lambdas = lambdas
         self.logs = logs
+        self.http_apis = http_apis
         self.result = Provisioned()
         self._creators: dict[str, Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
             "AWS::DynamoDB::Table": self._table,
             "AWS::SQS::Queue": self._queue,
             "AWS::Events::EventBus": self._event_bus,
             "AWS::Events::Rule": self._rule,
+            "AWS::ApiGatewayV2::Api": self._http_api,
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
             "AWS::Cognito::UserPoolGroup": self._user_pool_group,
@@ -90,7 +95,8 @@ class Provisioner:
             self.result.types[logical_id] = resource["Type"]
             self.resolver.attributes[logical_id] = attrs
         self.result.outputs = {
-            name: self.resolver.resolve(output["Value"]) for name, output in cloudformation.get("Outputs", {}).items()
+            name: self.http_apis.local_url(self.resolver.resolve(output["Value"]))
+            for name, output in cloudformation.get("Outputs", {}).items()
         }
         return self.result
 
@@ -107,7 +113,10 @@ class Provisioner:
                 }
             ],
         }
-        self.client("iam").create_role(RoleName=LOCAL_ROLE_ARN.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust))
+        iam = self.client("iam")
+        # A second stack in the same runtime finds it there (tests provision small stacks beside Tenantry's).
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+            iam.create_role(RoleName=LOCAL_ROLE_ARN.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust))
 
     def _name(self, logical_id: str, explicit: Any = None) -> str:
         return str(explicit) if explicit else f"{self.stack_name}-{logical_id}"
@@ -169,6 +178,16 @@ class Provisioner:
         name = self._name(logical_id, p.get("FilterName"))
         self.logs.subscribe(name, p["LogGroupName"], p.get("FilterPattern", ""), p["DestinationArn"])
         return {"Ref": name}
+
+    # ------------------------------------------------------------------ APIs
+    def _http_api(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        body = p.get("Body")
+        if not isinstance(body, dict) or p.get("ProtocolType", "HTTP") != "HTTP":
+            raise ValueError(f"{logical_id}: the local runtime serves HTTP APIs defined by an OpenAPI Body")
+        name = self._name(logical_id, p.get("Name") or (body.get("info") or {}).get("title"))
+        api_id = self.client("apigatewayv2").create_api(Name=name, ProtocolType="HTTP")["ApiId"]
+        self.http_apis.add(HttpApi.from_openapi(api_id, body))
+        return {"Ref": api_id, "ApiId": api_id, "ApiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com"}
 
     # ------------------------------------------------------------------ Cognito
     def _user_pool(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:

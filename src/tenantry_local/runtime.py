@@ -52,6 +52,7 @@ class LocalRuntime:
         self.streams: Any = None
         self.logs: Any = None
         self.rules: Any = None
+        self.http_apis: Any = None  # tenantry_local.http_apis.HttpApiGateway
         self.calls: Any = None  # tenantry_local.accounting.CallAccounting
         self.cloudtrail: Any = None  # tenantry_local.cloudtrail.CloudTrail (.enabled)
         self.in_flight: Any = None
@@ -69,6 +70,7 @@ class LocalRuntime:
         from tenantry_local.accounting import CallAccounting
         from tenantry_local.cloudtrail import CloudTrail
         from tenantry_local.faults import FaultInjector
+        from tenantry_local.http_apis import HttpApiGateway
         from tenantry_local.inflight import InFlight
         from tenantry_local.lambdas import LambdaService, worker_base_env
         from tenantry_local.logs import LogRouter
@@ -82,6 +84,7 @@ class LocalRuntime:
         # Subscription filters deliver like CloudWatch Logs: asynchronously, to the destination function.
         self.logs = LogRouter(self.log_dir, deliver=self.lambdas.invoke_async, window_seconds=0.2)
         self.rules = RuleDelivery(self.lambdas, self.in_flight, self.endpoint)
+        self.http_apis = HttpApiGateway(self.lambdas, self.endpoint)
         self.calls = CallAccounting()
         self.faults = FaultInjector()
         self.cloudtrail = CloudTrail(LOCAL_ROLE_ARN)
@@ -144,7 +147,7 @@ class LocalRuntime:
         template = load_template(self.project_dir / "template.yaml")
         resolver = Resolver(self.stack_name, parameter_values(template, self.parameters))
         self.provisioned = Provisioner(
-            self.project_dir, self.stack_name, resolver, self.client, self.lambdas, self.logs
+            self.project_dir, self.stack_name, resolver, self.client, self.lambdas, self.logs, self.http_apis
         ).provision(template)
         # The poller's own calls are the runtime's, not the application's: not counted, not faulted.
         self.streams = StreamPoller(

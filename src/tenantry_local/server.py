@@ -12,6 +12,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tenantry_local.http_apis import PATH_PREFIX, HttpRequest
 from tenantry_local.template import REGION
 
 
@@ -46,11 +47,30 @@ class _TenantryRoutes:
         self._runtime = runtime
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if not environ.get("PATH_INFO", "").startswith("/_tenantry/"):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(PATH_PREFIX):
+            return self._api(Request(environ))(environ, start_response)
+        if not path.startswith("/_tenantry/"):
             return self._app(environ, start_response)
         request = Request(environ)
         response = self._route(request)
         return response(environ, start_response)
+
+    def _api(self, request: Request) -> Response:
+        """A request to one of the template's HTTP APIs, at <endpoint>/_apis/<apiId>/<path>."""
+        api_id, _, path = request.path.removeprefix(PATH_PREFIX).partition("/")
+        answer = self._runtime.http_apis.handle(
+            api_id,
+            HttpRequest(
+                method=request.method,
+                path="/" + path,
+                query=request.query_string.decode(),
+                headers=list(request.headers.items()),
+                body=request.get_data(),
+                source_ip=request.remote_addr or "127.0.0.1",
+            ),
+        )
+        return Response(answer.body, status=answer.status, headers=answer.headers)
 
     def _route(self, request: Request) -> Response:  # noqa: PLR0911 - one return per route
         runtime, path = self._runtime, request.path
