@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tenantry_local.client import TenantryClient, free_port
 from tenantry_local.subprocess_runtime import make_local
@@ -50,14 +51,14 @@ def calls_per_flow() -> None:
         client = TenantryClient.for_runtime(runtime, source="bench.crm")
         client.watch()
         run = client.request_id("bench")
-        flows = {
+        flows: dict[str, dict[str, Any]] = {
             "shared": {"isolation": "shared"},
             "dedicated": {"isolation": "dedicated"},
             "invalid": {"isolation": "shared", "admin": {"email": "nope", "name": "X"}},
         }
         for label, change in flows.items():
             request_id = f"{run}-{label}"
-            detail = {
+            detail: dict[str, Any] = {
                 "requestId": request_id,
                 "tenantName": f"Bench {label}",
                 "isolation": "shared",
@@ -364,7 +365,7 @@ class _MfaBench:
         return elapsed
 
     def transitions(self):
-        counts = {}
+        counts: dict[str, set[int]] = {}
         arn = self.rt.outputs["MfaComplianceStateMachineArn"]
         for execution in self.client.sfn.list_executions(stateMachineArn=arn)["executions"]:
             states = self.client.states(execution["executionArn"])

@@ -134,7 +134,7 @@ class TenantryClient:
         import boto3
 
         session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=region)
-        return cls(lambda service: session.client(service, endpoint_url=endpoint_url), outputs, **options)
+        return cls(lambda service: session.client(service, endpoint_url=endpoint_url), outputs, **options)  # type: ignore[call-overload]
 
     @classmethod
     def for_runtime(cls, runtime: Any, **options: Any) -> TenantryClient:

@@ -164,10 +164,15 @@ class LambdaService:
         pool = self._pools.get(name)
         return pool.spec if pool else None
 
-    def invoke(self, name_or_arn: str, event: Any) -> InvokeResult:
+    def spec(self, name_or_arn: str) -> FunctionSpec:
+        """The function's spec; FunctionNotFound when the runtime has no such function."""
         spec = self.resolve(name_or_arn)
         if spec is None:
             raise FunctionNotFound(name_or_arn)
+        return spec
+
+    def invoke(self, name_or_arn: str, event: Any) -> InvokeResult:
+        spec = self.spec(name_or_arn)
         pool = self._pools[spec.name]
         worker = self._acquire(pool)
         self.invocations[spec.name] += 1

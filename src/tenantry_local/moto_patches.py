@@ -39,7 +39,7 @@ def _patch_sfn_cognito_sdk() -> None:
         state_task_service_aws_sdk,
     )
 
-    state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["cognitoidentityprovider"] = "cognito-idp"  # type: ignore[index]
+    state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["cognitoidentityprovider"] = "cognito-idp"
     state_task_service_aws_sdk._SERVICE_ERROR_NAMES["cognitoidentityprovider"] = "CognitoIdentityProvider"
 
 
@@ -252,7 +252,7 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
         _triggers.apply_token_customisation(self, client_id, username, token_use, extra)
         return create_jwt(self, client_id, username, token_use, expires_in, extra)
 
-    for cls, name, wrapper in (
+    wrappers: tuple[tuple[type, str, Any], ...] = (
         (CognitoIdpBackend, "admin_create_user", admin_create_user_),
         (CognitoIdpBackend, "sign_up", sign_up_),
         (CognitoIdpBackend, "confirm_sign_up", confirm_sign_up_),
@@ -261,8 +261,9 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
         (CognitoIdpBackend, "update_user_attributes", update_user_attributes_),
         (CognitoIdpUserPool, "create_refresh_token", create_refresh_token_),
         (CognitoIdpUserPool, "create_jwt", create_jwt_),
-    ):
-        wrapper._tenantry = True  # type: ignore[attr-defined]
+    )
+    for cls, name, wrapper in wrappers:
+        wrapper._tenantry = True
         setattr(cls, name, wrapper)
 
 

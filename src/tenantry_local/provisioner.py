@@ -272,7 +272,7 @@ class Provisioner:
             return {"Ref": logical_id}
         self.result.stream_mappings.append(
             StreamMapping(
-                function_name=self.lambdas.resolve(str(p["FunctionName"])).name,
+                function_name=self.lambdas.spec(str(p["FunctionName"])).name,
                 stream_arn=source,
                 batch_size=int(p.get("BatchSize", 100)),
                 batching_window_seconds=float(p.get("MaximumBatchingWindowInSeconds", 0)),

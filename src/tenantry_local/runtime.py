@@ -58,7 +58,7 @@ class LocalRuntime:
         self.in_flight: Any = None
         self._bound = ExitStack()
         self._server: Any = None
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, bool], Any] = {}
         self._clients_lock = threading.Lock()
         self.started_in: float | None = None
 
@@ -176,7 +176,7 @@ class LocalRuntime:
                 from botocore.config import Config
 
                 self._clients[key] = boto3.client(
-                    service,
+                    service,  # type: ignore[call-overload]  # any service, by name
                     endpoint_url=self.endpoint,
                     region_name=REGION,
                     aws_access_key_id=INTERNAL_ACCESS_KEY if internal else "local",

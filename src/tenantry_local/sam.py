@@ -36,7 +36,7 @@ def to_cloudformation(template: dict[str, Any], parameters: dict[str, Any], cach
     key = json.dumps([template, parameters, version("aws-sam-translator")], sort_keys=True, default=str)
     cached = cache_dir / f"cloudformation-{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
     if cached.is_file():
-        return json.loads(cached.read_text())  # type: ignore[no-any-return]
+        return dict(json.loads(cached.read_text()))
     translated = _translate(template, parameters)
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(f".{os.getpid()}.tmp")
@@ -61,7 +61,7 @@ def _translate(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str
             properties[key] = _artifact(properties[key])
     translator = Translator(managed_policy_map=None, sam_parser=Parser(), boto_session=boto3.Session(region_name=REGION))
     # Managed policies are not evaluated offline: no IAM lookup of their ARNs.
-    return translator.translate(sam, parameter_values=dict(parameters), get_managed_policy_map=lambda: {})  # type: ignore[no-any-return]
+    return dict(translator.translate(sam, parameter_values=dict(parameters), get_managed_policy_map=lambda: {}))
 
 
 def _artifact(path: str) -> str:

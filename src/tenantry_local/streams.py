@@ -187,7 +187,7 @@ class StreamPoller:
         queue_url = self._sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
         body = {
             "requestContext": {
-                "functionArn": self._lambdas.resolve(mapping.function_name).arn,
+                "functionArn": self._lambdas.spec(mapping.function_name).arn,
                 "condition": "RetryAttemptsExhausted",
                 "approximateInvokeCount": mapping.maximum_retry_attempts + 1,
             },
