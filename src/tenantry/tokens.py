@@ -4,8 +4,8 @@ Cognito keeps accepting a revoked access token's signature until it expires (an 
 API that only checks signatures lets a signed-out user in. `TokenVerifier` checks, in order: that the
 issuer is a user pool registered for a tenant (and the token's tenant is that registration's tenant),
 the RS256 signature against that pool's JWKS, expiry, `token_use`, the app client, and that the token was
-issued after the user's `sessionsRevokedAt`. Meant for the Identity API's authorizer, which is planned
-(no function of this application uses it yet); every lookup is injected.
+issued after the user's `sessionsRevokedAt`. Used by the Identity API's authorizer (functions/api_authorizer);
+every lookup is injected.
 """
 
 from __future__ import annotations
@@ -38,8 +38,14 @@ RegistrationLookup = Callable[[str, str], PoolRegistration | None]  # (pool id, 
 RevocationLookup = Callable[[str], int | None]  # user id (sub) -> sessionsRevokedAt, epoch milliseconds
 
 
+def jwks_url_under(base_url: str) -> Callable[[str], str]:
+    """Where a pool's JWKS is, below the base URL of Cognito's endpoint (`<base>/<pool id>/.well-known/jwks.json`)."""
+    base = base_url.rstrip("/")
+    return lambda pool_id: f"{base}/{pool_id}/.well-known/jwks.json"
+
+
 def cognito_jwks_url(region: str) -> Callable[[str], str]:
-    return lambda pool_id: f"https://cognito-idp.{region}.amazonaws.com/{pool_id}/.well-known/jwks.json"
+    return jwks_url_under(f"https://cognito-idp.{region}.amazonaws.com")
 
 
 def _fetch_json(url: str) -> dict[str, Any]:

@@ -1,0 +1,57 @@
+"""Identity API Lambda authorizer: `Authorization: Bearer <access token>` of any tenant's pool -> the simple
+response (authorized with the verified caller as context, or not).
+
+No Powertools here: this runs before every API request, so its cold start stays close to the SDK's own.
+The verifier and its DynamoDB client are made once per environment, at the first request with a token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from tenantry.api.authorizer import authorize
+from tenantry.config import load_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from tenantry.tokens import TokenVerifier
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    # The SDK's standard endpoint override. Unset on AWS, where each pool's JWKS is Cognito's
+    # (https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json); set offline, where the local
+    # runtime serves the JWKS below the same endpoint the SDK calls.
+    aws_endpoint_url: str = ""
+
+
+SETTINGS = load_settings(Settings)
+
+
+@cache
+def verifier() -> TokenVerifier:
+    from tenantry.adapters import client
+    from tenantry.token_lookups import registrations_from_table, revocations_from_table
+    from tenantry.tokens import TokenVerifier, jwks_url_under
+
+    dynamodb = client("dynamodb")
+    region = dynamodb.meta.region_name  # the function's own region: its pools' tokens name it as issuer
+    return TokenVerifier(
+        region,
+        registrations_from_table(SETTINGS.table_name, dynamodb),
+        revocations_from_table(SETTINGS.table_name, dynamodb),
+        jwks_url=jwks_url_under(SETTINGS.aws_endpoint_url) if SETTINGS.aws_endpoint_url else None,
+    )
+
+
+def log_refusal(reason: str) -> None:
+    print(json.dumps({"level": "INFO", "message": "request not authorized", "reason": reason}, separators=(",", ":")))
+
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return authorize(event, lambda token: verifier().verify(token), log_refusal)

@@ -1,0 +1,164 @@
+"""The Identity API's resolver (tenantry.api.app) called with API Gateway payload 2.0 events, as the HTTP API
+hands them to IdentityApiFunction after the authorizer: no network, the profiles are a dict."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import ROOT
+from tenantry.api.app import Dependencies, build_resolver
+from tenantry.api.caller import caller_context
+
+TENANT_A, TENANT_B = "t-acme", "t-globex"
+PROFILES = {
+    "user-a": {
+        "entity": "User",
+        "PK": "USER#user-a",
+        "SK": "PROFILE",
+        "GSI1PK": f"TENANT#{TENANT_A}",
+        "userId": "user-a",
+        "tenantId": TENANT_A,
+        "username": f"{TENANT_A}/ada@acme.example",
+        "email": "ada@acme.example",
+        "name": "Ada",
+        "handle": "@Ada",
+        "role": "Admin",
+        "status": "ACTIVE",
+        "mfaRequired": False,
+        "badges": ["NEW_MEMBER"],
+        "data": {"theme": "dark"},
+        "createdAt": "2026-11-23T10:00:00.000Z",
+    },
+    "user-b": {
+        "userId": "user-b",
+        "tenantId": TENANT_B,
+        "username": "bob@globex.example",
+        "email": "bob@globex.example",
+        "role": "Member",
+        "status": "ACTIVE",
+    },
+}
+
+
+def claims(user_id, tenant_id, role="Admin"):
+    return {"sub": user_id, "tenant_id": tenant_id, "role": role, "username": "someone", "isolation": "shared"}
+
+
+def http_event(method, path, authorizer_context=None, headers=None, query=""):
+    """An API Gateway HTTP API (payload format 2.0) proxy event, as in the AWS documentation."""
+    request_context = {
+        "accountId": "123456789012",
+        "apiId": "api-id",
+        "domainName": "api-id.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "api-id",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "pytest"},
+        "requestId": "JKJaXmPLvHcESHA=",
+        "routeKey": f"{method} {path}",
+        "stage": "$default",
+        "time": "23/Nov/2026:18:00:00 +0000",
+        "timeEpoch": 1795456800000,
+    }
+    if authorizer_context is not None:
+        request_context["authorizer"] = {"lambda": authorizer_context}
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"host": "api-id.execute-api.us-east-1.amazonaws.com", "user-agent": "pytest", **(headers or {})},
+        "requestContext": request_context,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def api():
+    app = build_resolver(Dependencies(profiles=PROFILES.get))
+
+    def call(method, path, authorizer_context=None, **kwargs):
+        response = app.resolve(http_event(method, path, authorizer_context, **kwargs), None)
+        body = response.get("body")
+        return response["statusCode"], (json.loads(body) if body else None), response
+
+    return call
+
+
+def assert_error_shape(body, code):
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+def test_me_is_the_callers_own_profile(api):
+    # Given a caller verified by the authorizer, When they GET /me
+    status, body, response = api("GET", "/me", caller_context(claims("user-a", TENANT_A)))
+    # Then their profile, typed: no key, index or data blob leaks out
+    assert status == 200
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert body == {
+        "userId": "user-a",
+        "tenantId": TENANT_A,
+        "username": f"{TENANT_A}/ada@acme.example",
+        "email": "ada@acme.example",
+        "name": "Ada",
+        "handle": "@Ada",
+        "role": "Admin",
+        "status": "ACTIVE",
+        "mfaRequired": False,
+        "mfaState": None,
+        "badges": ["NEW_MEMBER"],
+        "createdAt": "2026-11-23T10:00:00.000Z",
+        "activatedAt": None,
+        "lastSignInAt": None,
+    }
+
+
+def test_a_profile_of_another_tenant_answers_404_as_a_missing_one(api):
+    # Given a context whose user id is another tenant's user
+    status, body, _ = api("GET", "/me", caller_context(claims("user-b", TENANT_A)))
+    assert status == 404
+    assert_error_shape(body, "NOT_FOUND")
+    missing_status, missing_body, _ = api("GET", "/me", caller_context(claims("nobody", TENANT_A)))
+    assert (missing_status, missing_body) == (status, body)
+
+
+def test_the_tenant_comes_from_the_authorizer_context_only(api):
+    # A tenant id in a header or the query string never selects the tenant
+    status, _, _ = api(
+        "GET", "/me", caller_context(claims("user-b", TENANT_A)), headers={"x-tenant-id": TENANT_B}, query=f"tenantId={TENANT_B}"
+    )
+    assert status == 404
+
+
+@pytest.mark.parametrize("context", [None, {}, {"tenantId": TENANT_A}, {"userId": "user-a"}])
+def test_without_a_verified_caller_me_answers_401_in_the_error_shape(api, context):
+    status, body, _ = api("GET", "/me", context)
+    assert status == 401
+    assert_error_shape(body, "UNAUTHENTICATED")
+
+
+def test_an_unknown_route_answers_404_in_the_error_shape(api):
+    status, body, _ = api("GET", "/nowhere", caller_context(claims("user-a", TENANT_A)))
+    assert status == 404
+    assert_error_shape(body, "NOT_FOUND")
+
+
+def test_an_unexpected_failure_answers_500_in_the_error_shape():
+    def broken(user_id):
+        raise RuntimeError("table unavailable")
+
+    app = build_resolver(Dependencies(profiles=broken))
+    response = app.resolve(http_event("GET", "/me", caller_context(claims("user-a", TENANT_A))), None)
+    assert response["statusCode"] == 500
+    assert_error_shape(json.loads(response["body"]), "INTERNAL")
+    assert "table unavailable" not in response["body"]
+
+
+def test_openapi_json_is_the_checked_in_document(api):
+    status, body, response = api("GET", "/openapi.json")
+    assert status == 200
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert body == json.loads((ROOT / "docs" / "openapi.json").read_text())
+    assert "/me" in body["paths"]
