@@ -7,12 +7,13 @@ PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test lint typecheck definitions validate unit local bench clean build-SharedLayer
+.PHONY: help demo test lint typecheck definitions openapi validate unit local bench clean build-SharedLayer
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
 	@echo "make test   - ruff, mypy, sam validate --lint, asl-validator, and every test"
 	@echo "make definitions - regenerate statemachines/*.asl.json from statemachines/src/*.asl.yaml"
+	@echo "make openapi - regenerate docs/openapi.json from the Identity API's routes"
 	@echo "make local  - serve the whole application on http://127.0.0.1:$(PORT)"
 	@echo "make bench  - measurements (outside make test)"
 
@@ -49,6 +50,11 @@ typecheck: $(VENV)/.installed
 # tests/static/test_definitions_generated.py fails while a checked-in JSON differs from its source.
 definitions: $(VENV)/.installed
 	$(PY) tools/build_definitions.py
+
+# docs/openapi.json is the Identity API's OpenAPI document, generated from its routes (tenantry.api); run after
+# changing a route or a model. tests/static/test_openapi.py fails while the checked-in document differs.
+openapi: $(VENV)/.installed
+	$(PY) tools/build_openapi.py
 
 # asl-validator, pinned in package-lock.json, checks each deployed state machine definition against the States Language.
 node_modules/.installed: package.json package-lock.json
