@@ -206,3 +206,143 @@ def test_the_template_has_no_circular_dependency():
 
     order = creation_order(DEPLOYED)
     assert set(order) == set(DEPLOYED)
+
+
+# ------------------------------------------------------------------------------------- function policies
+class RecordingClient:
+    """A boto3 client stand-in: records each call as (IAM action, table name) and answers from `answer`."""
+
+    def __init__(self, service: str, answer: Any, calls: list[tuple[str, Any]]):
+        self.meta = type("Meta", (), {"region_name": "us-east-1"})()
+        self._prefix, self._answer, self._calls = {"dynamodb": "dynamodb", "cognito-idp": "cognito-idp"}[service], answer, calls
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**parameters: Any) -> Any:
+            self._calls.append((f"{self._prefix}:{operation.title().replace('_', '')}", parameters.get("TableName")))
+            return self._answer(operation, parameters)
+
+        return call
+
+
+def calls_of_handler(logical_id: str, event: dict[str, Any], answer: Any, monkeypatch: Any) -> list[tuple[str, Any]]:
+    """Load a function's handler with its template environment and every AWS client recorded; invoke it once."""
+    import tenantry.adapters
+
+    calls: list[tuple[str, Any]] = []
+    monkeypatch.setattr(tenantry.adapters, "_cached_client", lambda service: RecordingClient(service, answer, calls))
+    properties, parameters = FUNCTIONS[logical_id]["Properties"], parameter_values(TEMPLATE)
+    for name, declared in (properties.get("Environment", {}).get("Variables") or {}).items():
+        if isinstance(declared, dict) and declared.get("Ref") in parameters:
+            monkeypatch.setenv(name, str(parameters[declared["Ref"]]))
+        else:  # a resource: TABLE_NAME is "table-of-TenantryTable"
+            monkeypatch.setenv(name, f"table-of-{declared['Ref']}" if isinstance(declared, dict) else str(declared))
+    handler = load_handler(str(ROOT / str(local_path(properties["Code"]))), properties["Handler"])
+    context = type(
+        "Context",
+        (),
+        {
+            "function_name": logical_id,
+            "memory_limit_in_mb": 256,
+            "aws_request_id": "r-1",
+            "invoked_function_arn": f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}",
+        },
+    )()
+    handler(event, context)
+    return calls
+
+
+def missing_function_permissions(logical_id: str, calls: list[tuple[str, Any]]) -> list[str]:
+    """Each recorded call against the function's policies in the template (a table named `table-of-<id>` is
+    that table's ARN)."""
+    policies = RESOURCES[logical_id]["Properties"].get("Policies", [])
+    missing = []
+    for action, table in sorted(set(calls)):
+        resource = {"Fn::GetAtt": [table.removeprefix("table-of-"), "Arn"]} if table else None
+        if not allowed(policies, action, resource):
+            missing.append(f"{action} on {resource}")
+    return missing
+
+
+def signed_access_token(monkeypatch: Any) -> str:
+    """An access token of a pool whose JWKS the authorizer is served (urllib patched), signed with a fresh key."""
+    import time
+    import urllib.request
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "k1", "alg": "RS256", "use": "sig"}
+    jwks = json.dumps({"keys": [public]}).encode()
+
+    class Answer:
+        def __enter__(self) -> Any:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def read(self) -> bytes:
+            return jwks
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: Answer())
+    now = int(time.time())
+    claims = {
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool",
+        "sub": "user-1",
+        "tenant_id": "t-1",
+        "client_id": "client-1",
+        "token_use": "access",
+        "iat": now,
+        "exp": now + 300,
+        "username": "ada",
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def test_the_authorizers_calls_are_allowed_by_its_policy(monkeypatch):
+    token = signed_access_token(monkeypatch)
+
+    def answer(operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        if parameters["Key"]["PK"]["S"].startswith("POOL#"):  # the pool is registered for the token's tenant
+            return {"Item": {"tenantId": {"S": "t-1"}, "clientId": {"S": "client-1"}}}
+        return {}
+
+    event = {"version": "2.0", "type": "REQUEST", "headers": {"authorization": f"Bearer {token}"}, "requestContext": {}}
+    calls = calls_of_handler("AuthorizerFunction", event, answer, monkeypatch)
+    assert len(calls) == 2  # the pool registration and the user's revocation time: the whole verification ran
+    assert missing_function_permissions("AuthorizerFunction", calls) == []
+
+
+def test_the_identity_api_handlers_calls_are_allowed_by_its_policy(monkeypatch):
+    context = {
+        "tenantId": "t-1",
+        "userId": "user-1",
+        "role": "Admin",
+        "username": "ada",
+        "isolation": "shared",
+        "mfaSetupOnly": False,
+    }
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /me",
+        "rawPath": "/me",
+        "rawQueryString": "",
+        "headers": {},
+        "requestContext": {
+            "http": {"method": "GET", "path": "/me"},
+            "requestId": "r-1",
+            "stage": "$default",
+            "authorizer": {"lambda": context},
+        },
+        "isBase64Encoded": False,
+    }
+    calls = calls_of_handler("IdentityApiFunction", event, lambda operation, parameters: {}, monkeypatch)
+    assert calls
+    assert missing_function_permissions("IdentityApiFunction", calls) == []
+
+
+def test_the_function_policy_check_catches_a_missing_permission():
+    assert missing_function_permissions("IdentityApiFunction", [("dynamodb:Query", "table-of-TenantryTable")]) == [
+        "dynamodb:Query on {'Fn::GetAtt': ['TenantryTable', 'Arn']}"
+    ]
