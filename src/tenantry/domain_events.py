@@ -84,6 +84,8 @@ _MAPPERS: dict[str, Callable[[Image | None, Image | None], list[tuple[str, dict[
     "PoolRegistration": _no_events,
     "ComplianceDetection": _no_events,
     "ComplianceLock": _no_events,
+    "ApiKey": _no_events,
+    "ApiKeyRate": _no_events,
 }
 
 

@@ -40,6 +40,8 @@ ACTIVATION = Entity("Activation", "ACTIVATION#{code_hash}", "ACTIVATION")
 POOL_REGISTRATION = Entity("PoolRegistration", "POOL#{pool_id}", "TENANT#{tenant_id}")
 COMPLIANCE_LOCK = Entity("ComplianceLock", "COMPLIANCE#{user_id}", "LOCK")
 COMPLIANCE_DETECTION = Entity("ComplianceDetection", "COMPLIANCE#{user_id}", "DETECTION#{detection_id}")
+API_KEY = Entity("ApiKey", "APIKEY#{key_id}", "APIKEY", {"ByTenant": ("APIKEYS#{tenant_id}", "{key_id}")})
+API_KEY_RATE = Entity("ApiKeyRate", "APIKEY#{key_id}", "RATE#{minute}")
 
 ENTITIES: tuple[Entity, ...] = (
     TENANT,
@@ -51,6 +53,8 @@ ENTITIES: tuple[Entity, ...] = (
     POOL_REGISTRATION,
     COMPLIANCE_LOCK,
     COMPLIANCE_DETECTION,
+    API_KEY,
+    API_KEY_RATE,
 )
 
 TENANT_SK = TENANT.sk
@@ -116,3 +120,22 @@ def compliance_lock_key(user_id: str) -> dict[str, str]:
 
 def compliance_detection_key(user_id: str, detection_id: str) -> dict[str, str]:
     return _key(COMPLIANCE_DETECTION, user_id=user_id, detection_id=detection_id)
+
+
+def api_key_key(key_id: str) -> dict[str, str]:
+    """A tenant's API key, under its public id (the secret is stored only as a hash)."""
+    return _key(API_KEY, key_id=key_id)
+
+
+def tenant_api_keys_partition(tenant_id: str) -> str:
+    """GSI1PK of a tenant's API keys (index ByTenant; apart from its users' partition)."""
+    return API_KEY.indexes["ByTenant"][0].format(tenant_id=tenant_id)
+
+
+def tenant_api_key_index_key(tenant_id: str, key_id: str) -> dict[str, str]:
+    return {"GSI1PK": tenant_api_keys_partition(tenant_id), "GSI1SK": API_KEY.indexes["ByTenant"][1].format(key_id=key_id)}
+
+
+def api_key_rate_key(key_id: str, minute: int) -> dict[str, str]:
+    """The request counter of one key in one minute (epoch minutes)."""
+    return _key(API_KEY_RATE, key_id=key_id, minute=str(minute))
