@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from helpers import ROOT
 from tenantry.api.app import Dependencies, build_resolver
@@ -162,3 +163,47 @@ def test_openapi_json_is_the_checked_in_document(api):
     assert response["headers"]["Content-Type"] == "application/json"
     assert body == json.loads((ROOT / "docs" / "openapi.json").read_text())
     assert "/me" in body["paths"]
+
+
+class Change(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str
+    limit: int
+
+
+@pytest.fixture
+def validating_api():
+    """A resolver with the Identity API's error handlers and routes that take input (the routes to come)."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from tenantry.api.errors import install_error_handlers
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+    install_error_handlers(app)
+
+    @app.post("/changes")
+    def change(body: Change) -> dict[str, str]:
+        return {"role": body.role}
+
+    def call(body, content_type="application/json"):
+        event = http_event("POST", "/changes", headers={"content-type": content_type})
+        event["body"] = body
+        response = app.resolve(event, None)
+        return response["statusCode"], json.loads(response["body"])
+
+    return call
+
+
+def test_an_invalid_body_answers_400_naming_the_field(validating_api):
+    status, body = validating_api(json.dumps({"role": "Admin", "limit": "many"}))
+    assert status == 400
+    assert_error_shape(body, "INVALID_REQUEST")
+    assert body["error"]["field"] == "limit"
+    status, body = validating_api(json.dumps({"role": "Admin", "limit": 1, "tenantId": "t-other"}))
+    assert (status, body["error"]["field"]) == (400, "tenantId")
+
+
+def test_a_body_that_is_not_json_answers_400_in_the_error_shape(validating_api):
+    status, body = validating_api("{not json")
+    assert status == 400
+    assert_error_shape(body, "INVALID_REQUEST")

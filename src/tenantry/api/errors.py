@@ -66,7 +66,7 @@ def _field_of(location: tuple[Any, ...]) -> str | None:
 def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Answer every error of `app` in the error shape."""
     from aws_lambda_powertools.event_handler.exceptions import ServiceError
-    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
     from tenantry.observability import logger
 
@@ -78,6 +78,9 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
         first = problems[0] if problems else {}
         message = "; ".join(f"{_field_of(tuple(p.get('loc', ()))) or 'request'}: {p.get('msg', 'invalid')}" for p in problems)
         return error_response(400, "INVALID_REQUEST", message or "invalid request", _field_of(tuple(first.get("loc", ()))))
+
+    def unsupported_content_type(error: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "the request body must be application/json")
 
     def service_error(error: ServiceError) -> Response[str]:
         return error_response(error.status_code, "ERROR", str(error.msg))
@@ -93,6 +96,7 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     # Powertools' registration decorators are untyped: registered by call so that these handlers stay typed.
     app.exception_handler(ApiError)(api_error)
     app.exception_handler(RequestValidationError)(invalid_request)
+    app.exception_handler(RequestUnsupportedContentType)(unsupported_content_type)
     app.exception_handler(ServiceError)(service_error)
     app.not_found(no_route)
     app.exception_handler(Exception)(unexpected)

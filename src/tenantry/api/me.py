@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
 from tenantry.api.errors import error_responses, not_found
-from tenantry.api.requests import verified_caller
+from tenantry.api.route_caller import verified_caller
 
 ProfileLookup = Callable[[str], dict[str, Any] | None]  # user id (Cognito sub) -> the profile item, or None
 
