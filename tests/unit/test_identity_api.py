@@ -207,3 +207,9 @@ def test_a_body_that_is_not_json_answers_400_in_the_error_shape(validating_api):
     status, body = validating_api("{not json")
     assert status == 400
     assert_error_shape(body, "INVALID_REQUEST")
+
+
+def test_a_body_of_another_content_type_answers_415_in_the_error_shape(validating_api):
+    status, body = validating_api("<change/>", content_type="application/xml")
+    assert status == 415
+    assert_error_shape(body, "UNSUPPORTED_MEDIA_TYPE")
