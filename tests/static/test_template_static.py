@@ -209,26 +209,30 @@ def test_the_template_has_no_circular_dependency():
 
 
 # ------------------------------------------------------------------------------------- function policies
-class RecordingClient:
-    """A boto3 client stand-in: records each call as (IAM action, table name) and answers from `answer`."""
+Call = tuple[str, Any, Any]  # (IAM action, table name, partition key value)
 
-    def __init__(self, service: str, answer: Any, calls: list[tuple[str, Any]]):
+
+class RecordingClient:
+    """A boto3 client stand-in: records each call as a `Call` and answers from `answer`."""
+
+    def __init__(self, service: str, answer: Any, calls: list[Call]):
         self.meta = type("Meta", (), {"region_name": "us-east-1"})()
         self._prefix, self._answer, self._calls = {"dynamodb": "dynamodb", "cognito-idp": "cognito-idp"}[service], answer, calls
 
     def __getattr__(self, operation: str) -> Any:
         def call(**parameters: Any) -> Any:
-            self._calls.append((f"{self._prefix}:{operation.title().replace('_', '')}", parameters.get("TableName")))
+            leading_key = (parameters.get("Key") or {}).get("PK", {}).get("S")
+            self._calls.append((f"{self._prefix}:{operation.title().replace('_', '')}", parameters.get("TableName"), leading_key))
             return self._answer(operation, parameters)
 
         return call
 
 
-def calls_of_handler(logical_id: str, event: dict[str, Any], answer: Any, monkeypatch: Any) -> list[tuple[str, Any]]:
+def calls_of_handler(logical_id: str, event: dict[str, Any], answer: Any, monkeypatch: Any) -> list[Call]:
     """Load a function's handler with its template environment and every AWS client recorded; invoke it once."""
     import tenantry.adapters
 
-    calls: list[tuple[str, Any]] = []
+    calls: list[Call] = []
     monkeypatch.setattr(tenantry.adapters, "_cached_client", lambda service: RecordingClient(service, answer, calls))
     properties, parameters = FUNCTIONS[logical_id]["Properties"], parameter_values(TEMPLATE)
     for name, declared in (properties.get("Environment", {}).get("Variables") or {}).items():
@@ -251,15 +255,33 @@ def calls_of_handler(logical_id: str, event: dict[str, Any], answer: Any, monkey
     return calls
 
 
-def missing_function_permissions(logical_id: str, calls: list[tuple[str, Any]]) -> list[str]:
+def leading_keys_allow(policies: list[Any], action: str, leading_key: Any) -> bool:
+    """Whether a statement allowing `action` also allows this partition key (its `dynamodb:LeadingKeys`
+    condition, when it has one)."""
+    from fnmatch import fnmatchcase
+
+    for policy in policies:
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if statement.get("Effect") != "Allow" or action not in actions:
+                continue
+            patterns = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+            if patterns is None or (leading_key is not None and any(fnmatchcase(leading_key, p) for p in patterns)):
+                return True
+    return False
+
+
+def missing_function_permissions(logical_id: str, calls: list[Call]) -> list[str]:
     """Each recorded call against the function's policies in the template (a table named `table-of-<id>` is
-    that table's ARN)."""
+    that table's ARN), partition key included."""
     policies = RESOURCES[logical_id]["Properties"].get("Policies", [])
     missing = []
-    for action, table in sorted(set(calls)):
+    for action, table, leading_key in sorted(set(calls), key=str):
         resource = {"Fn::GetAtt": [table.removeprefix("table-of-"), "Arn"]} if table else None
         if not allowed(policies, action, resource):
             missing.append(f"{action} on {resource}")
+        elif table and not leading_keys_allow(policies, action, leading_key):
+            missing.append(f"{action} on key {leading_key}")
     return missing
 
 
@@ -343,6 +365,8 @@ def test_the_identity_api_handlers_calls_are_allowed_by_its_policy(monkeypatch):
 
 
 def test_the_function_policy_check_catches_a_missing_permission():
-    assert missing_function_permissions("IdentityApiFunction", [("dynamodb:Query", "table-of-TenantryTable")]) == [
-        "dynamodb:Query on {'Fn::GetAtt': ['TenantryTable', 'Arn']}"
+    calls = [("dynamodb:Query", "table-of-TenantryTable", None), ("dynamodb:GetItem", "table-of-TenantryTable", "APIKEY#k1")]
+    assert missing_function_permissions("IdentityApiFunction", calls) == [
+        "dynamodb:GetItem on key APIKEY#k1",
+        "dynamodb:Query on {'Fn::GetAtt': ['TenantryTable', 'Arn']}",
     ]
