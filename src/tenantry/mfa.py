@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain
 from tenantry.events import failure_detail
-from tenantry.roles import may_change_mfa
+from tenantry.roles import may_manage
 from tenantry.triggers import MFA_ATTRIBUTE
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def prepare_mfa_change(directory: UserDirectory, request: dict[str, Any], execut
                 "requestedBy is not an active user of this tenant",
                 "requestedBy",
             )
-        if not may_change_mfa(requester.get("role"), target.get("role")):
+        if not may_manage(requester.get("role"), target.get("role")):
             return _rejected(
                 execution_name,
                 request,

@@ -45,8 +45,14 @@ def may_grant(requester_role: str | None, granted_role: str) -> bool:
     return rank(granted_role) >= rank(requester_role)
 
 
-def may_change_mfa(requester_role: str | None, target_role: str | None) -> bool:
-    """Admins set MFA for anyone in their tenant; a SuperUser only for users below SuperUser."""
-    if requester_role == "Admin":
-        return True
-    return requester_role == "SuperUser" and target_role in ROLES_HIGHEST_FIRST and rank(target_role) > rank("SuperUser")
+def may_manage(requester_role: str | None, target_role: str | None) -> bool:
+    """Whether a user in `requester_role` may act on a user in `target_role`: change their status, role or MFA
+    requirement, revoke their sessions, delete them (over the API or on the bus).
+
+    Only Admins and SuperUsers manage users, and only users below their own role: an Admin acts on
+    SuperUsers, Members and ReadOnly users, a SuperUser on Members and ReadOnly users; nobody on a peer, a
+    superior or themselves. (A role change also needs `may_grant` for the new role.)
+    """
+    if requester_role not in MANAGING_ROLES or target_role not in ROLES_HIGHEST_FIRST:
+        return False
+    return rank(target_role) > rank(requester_role)

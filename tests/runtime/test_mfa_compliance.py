@@ -174,7 +174,8 @@ def test_requiring_mfa_of_a_user_without_a_factor_does_not_lock_them_out(tenantr
 
 
 @pytest.mark.parametrize(
-    ("requester_role", "target_role"), [("Member", "ReadOnly"), ("SuperUser", "Admin"), ("SuperUser", "SuperUser")]
+    ("requester_role", "target_role"),
+    [("Member", "ReadOnly"), ("SuperUser", "Admin"), ("SuperUser", "SuperUser"), ("Admin", "Admin")],  # roles.may_manage
 )
 def test_only_admins_and_superusers_below_them_change_mfa(tenantry, outbound, tenant, requester_role, target_role):
     requester, target = tenantry.active_user(tenant, requester_role), tenantry.active_user(tenant, target_role)
