@@ -1,8 +1,9 @@
-"""Identity API Lambda authorizer: `Authorization: Bearer <access token>` of any tenant's pool -> the simple
-response (authorized with the verified caller as context, or not).
+"""Identity API Lambda authorizer: `Authorization: Bearer <access token>` of any tenant's pool, or a tenant's
+`X-Api-Key` -> the simple response (authorized with the verified caller as context, or not).
 
 No Powertools here: this runs before every API request, so its cold start stays close to the SDK's own.
-The verifier and its DynamoDB client are made once per environment, at the first request with a token.
+The verifier, the key store and their DynamoDB client are made once per environment, at the first request
+that needs them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tenantry.config import load_settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from tenantry.api_keys import ApiKeyStore
     from tenantry.tokens import TokenVerifier
 
 
@@ -49,9 +51,17 @@ def verifier() -> TokenVerifier:
     )
 
 
+@cache
+def key_store() -> ApiKeyStore:
+    from tenantry.adapters import client
+    from tenantry.api_keys import ApiKeyStore
+
+    return ApiKeyStore(SETTINGS.table_name, client("dynamodb"))
+
+
 def log_refusal(reason: str) -> None:
     print(json.dumps({"level": "INFO", "message": "request not authorized", "reason": reason}, separators=(",", ":")))
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return authorize(event, lambda token: verifier().verify(token), log_refusal)
+    return authorize(event, lambda token: verifier().verify(token), log_refusal, key_store)

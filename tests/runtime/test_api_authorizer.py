@@ -66,6 +66,7 @@ def test_a_fresh_access_token_is_authorized_with_the_verified_caller(runtime, te
     assert answer == {
         "isAuthorized": True,
         "context": {
+            "kind": "user",
             "tenantId": tenants[isolation]["tenantId"],
             "userId": user["userId"],
             "role": "SuperUser",

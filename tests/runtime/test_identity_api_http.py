@@ -43,7 +43,9 @@ def test_me_answers_the_signed_in_users_profile(tenantry, api, tenant, user):
 
 
 def test_me_without_a_valid_token_is_refused_before_the_handler(tenantry, api):
-    assert requests.get(f"{api}/me", timeout=10).status_code == 401
+    # No identity source is listed (a key-only request must reach the authorizer), so a request without
+    # credentials is the authorizer's to refuse: 403, not the gateway's 401
+    assert requests.get(f"{api}/me", timeout=10).status_code == 403
     assert requests.get(f"{api}/me", headers={"Authorization": "Bearer not-a-jwt"}, timeout=10).status_code == 403
 
 

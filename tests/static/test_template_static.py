@@ -217,15 +217,40 @@ class RecordingClient:
 
     def __init__(self, service: str, answer: Any, calls: list[Call]):
         self.meta = type("Meta", (), {"region_name": "us-east-1"})()
-        self._prefix, self._answer, self._calls = {"dynamodb": "dynamodb", "cognito-idp": "cognito-idp"}[service], answer, calls
+        prefixes = {"dynamodb": "dynamodb", "cognito-idp": "cognito-idp", "events": "events", "stepfunctions": "states"}
+        self._prefix, self._answer, self._calls = prefixes[service], answer, calls
+        # what `except client.exceptions.X` names: never raised by a recording client
+        self.exceptions = type("Exceptions", (), {"__getattr__": lambda _, name: type(name, (Exception,), {})})()
 
     def __getattr__(self, operation: str) -> Any:
         def call(**parameters: Any) -> Any:
-            leading_key = (parameters.get("Key") or {}).get("PK", {}).get("S")
-            self._calls.append((f"{self._prefix}:{operation.title().replace('_', '')}", parameters.get("TableName"), leading_key))
+            action = f"{self._prefix}:{operation.title().replace('_', '')}"
+            self._calls += [(action, table, leading_key) for table, leading_key in self.targets(parameters)]
             return self._answer(operation, parameters)
 
         return call
+
+    def get_paginator(self, operation: str) -> Any:
+        """A paginator of one page: its call recorded as the operation itself."""
+        call = getattr(self, operation)
+        return type("Paginator", (), {"paginate": lambda _, **parameters: [call(**parameters)]})()
+
+    @staticmethod
+    def targets(parameters: dict[str, Any]) -> list[tuple[Any, Any]]:
+        """(table, partition key value) of each item a call reads or writes; a query's table is
+        `<table>/index/<index>` on an index, its partition key the value its key condition names."""
+        if "stateMachineArn" in parameters:  # StartExecution: the machine (`table-of-<id>`, as any Ref'd resource)
+            return [(parameters["stateMachineArn"], None)]
+        if "RequestItems" in parameters:  # BatchGetItem: every key of every table
+            return [
+                (table, key["PK"].get("S")) for table, request in parameters["RequestItems"].items() for key in request["Keys"]
+            ]
+        table = parameters.get("TableName")
+        if "KeyConditionExpression" in parameters:
+            placeholder = parameters["KeyConditionExpression"].split(" AND ")[0].split("=")[1].strip()
+            leading_key = parameters["ExpressionAttributeValues"][placeholder].get("S")
+            return [(f"{table}/index/{parameters['IndexName']}" if parameters.get("IndexName") else table, leading_key)]
+        return [(table, (parameters.get("Key") or parameters.get("Item") or {}).get("PK", {}).get("S"))]
 
 
 def calls_of_handler(logical_id: str, event: dict[str, Any], answer: Any, monkeypatch: Any) -> list[Call]:
@@ -271,13 +296,22 @@ def leading_keys_allow(policies: list[Any], action: str, leading_key: Any) -> bo
     return False
 
 
+def table_arn(table: str) -> Any:
+    """The template's ARN of a recorded table (`table-of-<id>`) or index (`table-of-<id>/index/<name>`)."""
+    logical_id, _, index = table.removeprefix("table-of-").partition("/index/")
+    return {"Fn::Sub": f"${{{logical_id}.Arn}}/index/{index}"} if index else {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
 def missing_function_permissions(logical_id: str, calls: list[Call]) -> list[str]:
     """Each recorded call against the function's policies in the template (a table named `table-of-<id>` is
     that table's ARN), partition key included."""
     policies = RESOURCES[logical_id]["Properties"].get("Policies", [])
     missing = []
     for action, table, leading_key in sorted(set(calls), key=str):
-        resource = {"Fn::GetAtt": [table.removeprefix("table-of-"), "Arn"]} if table else None
+        if action.startswith("states:") and table:
+            resource = {"Ref": table.removeprefix("table-of-")}  # a state machine's Ref is its ARN
+        else:
+            resource = table_arn(table) if table else None
         if not allowed(policies, action, resource):
             missing.append(f"{action} on {resource}")
         elif table and not leading_keys_allow(policies, action, leading_key):
@@ -365,8 +399,191 @@ def test_the_identity_api_handlers_calls_are_allowed_by_its_policy(monkeypatch):
 
 
 def test_the_function_policy_check_catches_a_missing_permission():
-    calls = [("dynamodb:Query", "table-of-TenantryTable", None), ("dynamodb:GetItem", "table-of-TenantryTable", "APIKEY#k1")]
+    calls = [("dynamodb:Query", "table-of-TenantryTable", None), ("dynamodb:GetItem", "table-of-TenantryTable", "ACTIVATION#c1")]
     assert missing_function_permissions("IdentityApiFunction", calls) == [
-        "dynamodb:GetItem on key APIKEY#k1",
+        "dynamodb:GetItem on key ACTIVATION#c1",
         "dynamodb:Query on {'Fn::GetAtt': ['TenantryTable', 'Arn']}",
+    ]
+    index_query = [("dynamodb:Query", "table-of-TenantryTable/index/ByTenant", "EMAIL#t-1#a@example.com")]
+    assert missing_function_permissions("IdentityApiFunction", index_query) == ["dynamodb:Query on key EMAIL#t-1#a@example.com"]
+    assert missing_function_permissions(
+        "AuthorizerFunction", [("dynamodb:UpdateItem", "table-of-TenantryTable", "USER#u-1")]
+    ) == ["dynamodb:UpdateItem on key USER#u-1"]
+
+
+def user_change_event(method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    """A payload 2.0 request of an Admin of tenant t-1 (as the authorizer hands it on)."""
+    context = {"tenantId": "t-1", "userId": "admin-1", "role": "Admin", "username": "ada", "isolation": "shared"}
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(body) if body is not None else None,
+        "requestContext": {
+            "http": {"method": method, "path": path},
+            "requestId": "r-1",
+            "stage": "$default",
+            "authorizer": {"lambda": context},
+        },
+        "isBase64Encoded": False,
+    }
+
+
+USER_CHANGES = [
+    ("PATCH", "/users/user-2/status", {"status": "DISABLED"}),
+    ("PATCH", "/users/user-2/status", {"status": "ACTIVE"}),
+    ("PUT", "/users/user-2/role", {"role": "SuperUser"}),
+    ("PUT", "/users/user-2/mfa", {"required": True}),
+    ("POST", "/users/user-2/sessions/revoke", None),
+    ("DELETE", "/users/user-2", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), USER_CHANGES, ids=[f"{m} {p} {b}" for m, p, b in USER_CHANGES])
+def test_the_user_change_routes_calls_are_allowed_by_the_handlers_policy(method, path, body, monkeypatch):
+    from tenantry.adapters.dynamodb import to_item
+
+    profile = {
+        "entity": "User",
+        "userId": "user-2",
+        "tenantId": "t-1",
+        "username": "t-1/bo@example.com",
+        "email": "bo@example.com",
+        "handle": "@Bo",
+        "requestId": "req-2",
+        "role": "Member",
+        "status": "ACTIVE",
+    }
+    answers: dict[str, Any] = {
+        "get_item": lambda p: {
+            "Item": to_item(profile if p["Key"]["PK"]["S"].startswith("USER#") else {"status": "ACTIVE", "userPoolId": "pool-1"})
+        },
+        "update_item": lambda p: {"Attributes": to_item(profile)},
+        "start_execution": lambda p: {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:e"},
+        "put_events": lambda p: {"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]},
+    }
+    calls = calls_of_handler(
+        "IdentityApiFunction",
+        user_change_event(method, path, body),
+        lambda operation, parameters: answers.get(operation, lambda p: {})(parameters),
+        monkeypatch,
+    )
+    made = {action for action, _, _ in calls}
+    assert made - {"dynamodb:GetItem"}, "the route made no change: the check checked nothing"
+    assert missing_function_permissions("IdentityApiFunction", calls) == []
+
+
+API_KEY_ID = "0123456789abcdef"
+
+
+def api_key_item() -> dict[str, Any]:
+    """A stored key of tenant t-1, as tenantry.api_keys writes it (its secret: 43 x's)."""
+    from tenantry.adapters.dynamodb import to_item
+    from tenantry.api_keys import secret_hash
+
+    return to_item(
+        {
+            "PK": f"APIKEY#{API_KEY_ID}",
+            "SK": "APIKEY",
+            "keyId": API_KEY_ID,
+            "tenantId": "t-1",
+            "name": "CRM",
+            "scopes": ["users:read"],
+            "createdBy": "admin-1",
+            "createdAt": 1,
+            "expiresAt": 4_000_000_000,
+            "ratePerMinute": 600,
+            "secretHash": secret_hash("x" * 43),
+        }
+    )
+
+
+def test_the_authorizers_calls_for_an_api_key_are_allowed_by_its_policy(monkeypatch):
+    event = {"version": "2.0", "type": "REQUEST", "headers": {"x-api-key": f"tk_{API_KEY_ID}_{'x' * 43}"}, "requestContext": {}}
+    calls = calls_of_handler(
+        "AuthorizerFunction",
+        event,
+        lambda operation, parameters: {"Item": api_key_item()} if operation == "get_item" else {},
+        monkeypatch,
+    )
+    # the key's item read, and its request counted: the whole key path ran
+    assert {action for action, _, _ in calls} == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert missing_function_permissions("AuthorizerFunction", calls) == []
+
+
+API_KEY_ROUTES = [
+    ("POST", "/api-keys", {"name": "CRM", "scopes": ["users:read"], "expiresInDays": 30}, "dynamodb:PutItem"),
+    ("GET", "/api-keys", None, "dynamodb:BatchGetItem"),
+    ("DELETE", f"/api-keys/{API_KEY_ID}", None, "dynamodb:UpdateItem"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "made"), API_KEY_ROUTES, ids=[f"{m} {p}" for m, p, _, _ in API_KEY_ROUTES])
+def test_the_api_key_routes_calls_are_allowed_by_the_handlers_policy(method, path, body, made, monkeypatch):
+    answers: dict[str, Any] = {
+        "query": lambda p: {"Items": [{"PK": {"S": f"APIKEY#{API_KEY_ID}"}, "SK": {"S": "APIKEY"}}]},
+        "batch_get_item": lambda p: {"Responses": {"table-of-TenantryTable": [api_key_item()]}},
+        "update_item": lambda p: {"Attributes": api_key_item()},
+    }
+    calls = calls_of_handler(
+        "IdentityApiFunction",
+        user_change_event(method, path, body),
+        lambda operation, parameters: answers.get(operation, lambda p: {})(parameters),
+        monkeypatch,
+    )
+    assert made in {action for action, _, _ in calls}, "the route did not run: the check checked nothing"
+    assert missing_function_permissions("IdentityApiFunction", calls) == []
+
+
+def users_event(
+    method: str, path: str, body: dict[str, Any] | None = None, query: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """POST /users and GET /users of an Admin of tenant t-1, as the authorizer hands them on."""
+    event = user_change_event(method, path, body)
+    if query:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    return event
+
+
+def test_the_users_routes_calls_are_allowed_by_the_handlers_policy(monkeypatch):
+    from tenantry.adapters.dynamodb import to_item
+
+    profile = {
+        "userId": "user-2",
+        "tenantId": "t-1",
+        "username": "u",
+        "email": "bo@example.com",
+        "role": "Member",
+        "status": "ACTIVE",
+    }
+    answers: dict[str, Any] = {
+        "start_execution": lambda p: {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:e"},
+        "query": lambda p: {"Items": [to_item({"userId": "user-2"})]},
+        "batch_get_item": lambda p: {"Responses": {p_table: [to_item(profile)] for p_table in p["RequestItems"]}},
+        "get_item": lambda p: {"Item": to_item(profile)},
+    }
+    calls: list[Call] = []
+    for event in (
+        users_event("POST", "/users", {"email": "new@example.com", "name": "New", "role": "Member"}),
+        users_event("GET", "/users", query={"email": "bo@example.com"}),
+        users_event("GET", "/users/user-2"),
+    ):
+        calls += calls_of_handler(
+            "IdentityApiFunction",
+            event,
+            lambda operation, parameters: answers.get(operation, lambda p: {})(parameters),
+            monkeypatch,
+        )
+    made = {action for action, _, _ in calls}
+    assert {"states:StartExecution", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:GetItem"} <= made, made
+    assert missing_function_permissions("IdentityApiFunction", calls) == []
+
+
+def test_the_function_policy_check_names_the_state_machine_it_may_start():
+    calls = [("states:StartExecution", "table-of-TenantOnboardingStateMachine", None)]
+    assert missing_function_permissions("IdentityApiFunction", calls) == [
+        "states:StartExecution on {'Ref': 'TenantOnboardingStateMachine'}"
     ]

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict
 from helpers import ROOT
 from tenantry.api.app import Dependencies, build_resolver
 from tenantry.api.caller import caller_context
+from tenantry.api_keys import ApiKeyStore
 
 TENANT_A, TENANT_B = "t-acme", "t-globex"
+NO_KEYS = lambda: ApiKeyStore("unused", None)  # noqa: E731 - /me never reaches the key store
 PROFILES = {
     "user-a": {
         "entity": "User",
@@ -76,7 +78,7 @@ def http_event(method, path, authorizer_context=None, headers=None, query=""):
 
 @pytest.fixture
 def api():
-    app = build_resolver(Dependencies(profiles=PROFILES.get))
+    app = build_resolver(Dependencies(profiles=PROFILES.get, api_keys=NO_KEYS))
 
     def call(method, path, authorizer_context=None, **kwargs):
         response = app.resolve(http_event(method, path, authorizer_context, **kwargs), None)
@@ -150,7 +152,7 @@ def test_an_unexpected_failure_answers_500_in_the_error_shape():
     def broken(user_id):
         raise RuntimeError("table unavailable")
 
-    app = build_resolver(Dependencies(profiles=broken))
+    app = build_resolver(Dependencies(profiles=broken, api_keys=NO_KEYS))
     response = app.resolve(http_event("GET", "/me", caller_context(claims("user-a", TENANT_A))), None)
     assert response["statusCode"] == 500
     assert_error_shape(json.loads(response["body"]), "INTERNAL")

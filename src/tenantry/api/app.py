@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
-from tenantry.api import me
-from tenantry.api.errors import error_responses, install_error_handlers
+from tenantry.api import api_keys, me, user_changes, users
+from tenantry.api.errors import error_response, error_responses, install_error_handlers, rate_limited
+from tenantry.api.route_caller import caller_of
+from tenantry.api_keys import ApiKeyStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tenantry.user_admin import UserAdmin
 
 TITLE = "Tenantry Identity API"
 VERSION = "0.1.0"
 BEARER = "bearerAuth"
+API_KEY = "apiKey"
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 
 
@@ -24,6 +33,11 @@ class Dependencies:
     """What the routes read and write, injected (the handler passes table-backed ones, tests fakes)."""
 
     profiles: me.ProfileLookup
+    api_keys: Callable[[], ApiKeyStore]  # made at its first use
+    user_changes: Callable[[], UserAdmin] | None = None  # changes of users, made at first use (None: only describing)
+    # registering and finding users (the defaults refuse: only describing the routes needs no wiring)
+    start_registration: users.RegistrationStarter = users.not_wired
+    search_users: users.UserSearch = users.not_wired
 
 
 def build_resolver(dependencies: Dependencies) -> APIGatewayHttpResolver:
@@ -33,20 +47,44 @@ def build_resolver(dependencies: Dependencies) -> APIGatewayHttpResolver:
         version=VERSION,
         description=(
             "Tenantry's front door for people and for machines acting for one tenant. Every call but this document "
-            "needs `Authorization: Bearer <access token>`; the tenant of a call is always the credential's. "
+            "needs `Authorization: Bearer <access token>` or a tenant's `X-Api-Key`; the tenant of a call is always the "
+            "credential's. A key past its per-minute limit answers 429. "
             'Every error is `{"error": {"code", "message", "field"?}}`.'
         ),
-        security_schemes={BEARER: HTTPBearer(bearerFormat="JWT", description="A Cognito access token of the tenant's pool")},
-        security=[{BEARER: []}],
+        security_schemes={
+            BEARER: HTTPBearer(bearerFormat="JWT", description="A Cognito access token of the tenant's pool"),
+            API_KEY: APIKey.model_validate(
+                {
+                    "name": "X-Api-Key",
+                    "in": APIKeyIn.header,
+                    "description": "A tenant's API key `tk_<keyId>_<secret>`: acts for that tenant within its scopes",
+                }
+            ),
+        },
+        security=[{BEARER: []}, {API_KEY: []}],
     )
     install_error_handlers(app)
+    app.use(middlewares=[refuse_rate_limited_keys])
     app.include_router(me.router(dependencies.profiles))
+    app.include_router(api_keys.router(dependencies.api_keys))
+    app.include_router(user_changes.router(dependencies.user_changes))
+    app.include_router(users.router(dependencies.profiles, dependencies.start_registration, dependencies.search_users))
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_document() -> Response[str]:
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json(app))
 
     return app
+
+
+def refuse_rate_limited_keys(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """429 in the error shape, before any route runs, for a key whose requests of this minute are spent: the
+    authorizer counted the request (it can only allow or deny, never answer 429) and said so in the context."""
+    caller = caller_of(app.current_event)
+    if caller is not None and caller.rate_limited:
+        error = rate_limited()
+        return error_response(error.status, error.code, error.message)
+    return next_middleware(app)
 
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:
@@ -73,4 +111,4 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
 
 def generated_openapi_json() -> str:
     """docs/openapi.json as the routes define it now (no dependency is called to describe them)."""
-    return openapi_json(build_resolver(Dependencies(profiles=lambda user_id: None)))
+    return openapi_json(build_resolver(Dependencies(profiles=lambda user_id: None, api_keys=lambda: cast(ApiKeyStore, None))))

@@ -1,19 +1,36 @@
 """The Identity API's Lambda authorizer (HTTP API, payload 2.0, simple responses): is this request's bearer
-access token good right now?
+access token, or its tenant API key (`X-Api-Key`), good right now?
+
+A key's request is also counted against the key's per-minute limit here (one conditional write). An HTTP
+API authorizer can only allow or deny, never answer 429, so a request past the limit is allowed with
+`rateLimited: true` in its context, and the API function answers it 429 before any route runs.
 
 Light on purpose, as it runs before every request: no Powertools, no pydantic; the AWS SDK and PyJWT load
-only when there is a token to check. The token itself is never logged, only why it was refused.
+only when there is a token to check. Neither token nor key is ever logged, only why it was refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tenantry.api.caller import caller_context
+from tenantry.api.caller import caller_context, key_context
 from tenantry.tokens import TokenRejected
 
+if TYPE_CHECKING:
+    from tenantry.api_keys import RefusedKey, VerifiedKey
+
 Verify = Callable[[str], dict[str, Any]]  # access token -> claims, or TokenRejected
+
+
+class KeyChecks(Protocol):
+    """What the authorizer needs of tenantry.api_keys.ApiKeyStore."""
+
+    def verify(self, presented: str) -> VerifiedKey | RefusedKey: ...
+
+    def take_request(self, key: VerifiedKey) -> bool: ...
+
+
 DENY: dict[str, Any] = {"isAuthorized": False}
 
 
@@ -27,8 +44,24 @@ def bearer_token(event: dict[str, Any]) -> str | None:
     return token
 
 
-def authorize(event: dict[str, Any], verify: Verify, refused: Callable[[str], None] = lambda reason: None) -> dict[str, Any]:
-    """The simple response: authorized with the verified caller as context, or not authorized."""
+def api_key(event: dict[str, Any]) -> str | None:
+    """The value of `X-Api-Key` (payload 2.0 lower-cases header names), or None when there is none."""
+    value = ((event.get("headers") or {}).get("x-api-key") or "").strip()
+    return value or None
+
+
+def authorize(
+    event: dict[str, Any],
+    verify: Verify,
+    refused: Callable[[str], None] = lambda reason: None,
+    key_checks: Callable[[], KeyChecks] | None = None,
+) -> dict[str, Any]:
+    """The simple response: authorized with the verified caller as context, or not authorized. A request
+    with `X-Api-Key` is a key's (checked by `key_checks()`, made only when a key comes); one with both a key
+    and an `Authorization` header is refused rather than guessed at."""
+    presented = api_key(event)
+    if presented is not None:
+        return authorize_key(event, presented, key_checks, refused)
     token = bearer_token(event)
     if token is None:
         refused("NO_BEARER_TOKEN")
@@ -42,3 +75,23 @@ def authorize(event: dict[str, Any], verify: Verify, refused: Callable[[str], No
         refused("NO_TENANT")
         return DENY
     return {"isAuthorized": True, "context": caller_context(claims)}
+
+
+def authorize_key(
+    event: dict[str, Any], presented: str, key_checks: Callable[[], KeyChecks] | None, refused: Callable[[str], None]
+) -> dict[str, Any]:
+    """A key's simple response: one read to verify it, one conditional write to count the request."""
+    from tenantry.api_keys import RefusedKey  # only when a key comes: bearer requests never load it
+
+    if (event.get("headers") or {}).get("authorization"):
+        refused("KEY_AND_TOKEN")
+        return DENY
+    if key_checks is None:
+        refused("KEYS_NOT_ACCEPTED")
+        return DENY
+    checks = key_checks()
+    verified = checks.verify(presented)
+    if isinstance(verified, RefusedKey):
+        refused(f"KEY_{verified.reason}")
+        return DENY
+    return {"isAuthorized": True, "context": key_context(verified, rate_limited=not checks.take_request(verified))}

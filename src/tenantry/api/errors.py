@@ -38,6 +38,14 @@ def unauthenticated() -> ApiError:
     return ApiError(401, "UNAUTHENTICATED", "the request carries no verified credential")
 
 
+def forbidden(message: str = "the caller may not do this") -> ApiError:
+    return ApiError(403, "FORBIDDEN", message)
+
+
+def rate_limited() -> ApiError:
+    return ApiError(429, "RATE_LIMITED", "this API key's requests for this minute are spent; retry in the next minute")
+
+
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response[str]:
     from aws_lambda_powertools.event_handler import Response, content_types
 
@@ -50,7 +58,13 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 def error_responses(*statuses: int) -> dict[int, Any]:
     """The OpenAPI `responses` entry of a route for these error statuses, all in the error shape."""
-    descriptions = {400: "Invalid request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found"}
+    descriptions = {
+        400: "Invalid request",
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        429: "Too many requests",
+    }
     return {
         status: {"description": descriptions.get(status, "Error"), "content": {"application/json": {"model": ErrorBody}}}
         for status in statuses

@@ -1,22 +1,44 @@
 """What a route may know about its request beyond its parameters: the verified caller, only from the
-authorizer's context (never from the path, query, headers or body)."""
+authorizer's context (never from the path, query, headers or body), and the one check of what that caller
+may do (`require`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
-from tenantry.api.caller import Caller, caller_from_context
-from tenantry.api.errors import unauthenticated
+from tenantry.api.caller import KEY, Caller, caller_from_context
+from tenantry.api.errors import forbidden, unauthenticated
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.api_gateway import Router
 
 
+def caller_of(event: Any) -> Caller | None:
+    """The caller in a payload 2.0 event's authorizer context (a dict or Powertools' event), or None."""
+    request_context = event.get("requestContext") or {}
+    authorizer = request_context.get("authorizer") or {}
+    return caller_from_context(authorizer.get("lambda") if isinstance(authorizer, dict) else None)
+
+
 def verified_caller(router: Router) -> Caller:
     """The caller the authorizer verified, or a 401 when the request reached the handler without one."""
-    request_context = router.current_event.get("requestContext") or {}
-    authorizer = request_context.get("authorizer") or {}
-    caller = caller_from_context(authorizer.get("lambda") if isinstance(authorizer, dict) else None)
+    caller = caller_of(router.current_event)
     if caller is None:
         raise unauthenticated()
+    return caller
+
+
+def require(caller: Caller, *, roles: Collection[str] = (), scope: str | None = None) -> Caller:
+    """The caller, when they may make this call; a 403 in the error shape otherwise. A key acts for its tenant
+    only within its scopes (a route no scope opens, such as managing keys, is closed to every key); a user
+    only within `roles`, and never with a session that may only set up MFA."""
+    if caller.kind == KEY:
+        if scope is None or scope not in caller.scopes:
+            raise forbidden(f"an API key needs the scope {scope}" if scope else "an API key may not make this call")
+        return caller
+    if caller.mfa_setup_only:
+        raise forbidden("this session may only set up MFA")
+    if caller.role not in roles:
+        raise forbidden("the caller's role may not make this call")
     return caller
