@@ -223,3 +223,14 @@ def test_a_rate_limited_key_answers_429_before_any_route(api):
     assert (status, answer["error"]["code"]) == (429, "RATE_LIMITED")
     status, answer = api("GET", "/api-keys", key_context(KEY, rate_limited=False))
     assert status == 403  # the same key within its limit reaches the route (which keys may not use)
+
+
+def test_the_document_gives_every_route_the_429_a_key_may_get():
+    from tenantry.api.app import generated_openapi_json
+
+    operations = [o for path in json.loads(generated_openapi_json())["paths"].values() for o in path.values()]
+    assert operations
+    assert all(
+        o["responses"]["429"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+        for o in operations
+    )
