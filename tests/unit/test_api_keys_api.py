@@ -205,10 +205,11 @@ def test_a_bad_body_answers_400_naming_the_field_and_writes_nothing(api, body, f
 
 def test_keys_and_non_admins_may_not_manage_keys(api):
     member = caller_context({"sub": "m-1", "tenant_id": TENANT_A, "role": "Member"})
+    superuser = caller_context({"sub": "s-1", "tenant_id": TENANT_A, "role": "SuperUser"})
     full_key = key_context(
         VerifiedKey("0123456789abcdef", TENANT_A, ["users:read", "users:write", "badges:write", "tokens:verify"], 5), False
     )
-    for caller in (member, full_key):
+    for caller in (member, superuser, full_key):
         for method, path, body in [
             ("POST", "/api-keys", NEW_KEY),
             ("GET", "/api-keys", None),
