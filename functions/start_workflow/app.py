@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from tenantry.adapters import client
-from tenantry.adapters.stepfunctions import start_execution
+from tenantry.adapters.stepfunctions import start_request_workflow
 from tenantry.config import load_settings
 from tenantry.naming import WORKFLOW_PREFIXES, execution_name
 from tenantry.observability import logger
@@ -47,8 +47,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request_id = detail.get("requestId") if isinstance(detail, dict) else None
     name = execution_name(WORKFLOW_PREFIXES[detail_type], request_id, request.get_id)
     log.append_keys(request_id=request_id, execution_name=name)
-    payload = {"detailType": detail_type, "detail": detail, "eventId": request.get_id, "source": request.source}
-    outcome = start_execution(client("stepfunctions"), WORKFLOWS[detail_type], name, payload)
+    outcome = start_request_workflow(
+        client("stepfunctions"), WORKFLOWS[detail_type], detail_type, detail, request.get_id, request.source
+    )
     if outcome.already_started:
         log.info("request already taken up by an earlier execution; duplicate absorbed")
     else:
