@@ -42,11 +42,19 @@ def test_me_answers_the_signed_in_users_profile(tenantry, api, tenant, user):
     assert "PK" not in profile and "data" not in profile
 
 
-def test_me_without_a_valid_token_is_refused_before_the_handler(tenantry, api):
-    # No identity source is listed (a key-only request must reach the authorizer), so a request without
-    # credentials is the authorizer's to refuse: 403, not the gateway's 401
-    assert requests.get(f"{api}/me", timeout=10).status_code == 403
-    assert requests.get(f"{api}/me", headers={"Authorization": "Bearer not-a-jwt"}, timeout=10).status_code == 403
+def refused(response):
+    """(status, error code) of an answer in the API's error shape."""
+    return response.status_code, response.json()["error"]["code"]
+
+
+def test_me_without_a_valid_token_is_401_with_the_reason_before_any_route(tenantry, api):
+    assert refused(requests.get(f"{api}/me", timeout=10)) == (401, "NO_CREDENTIALS")
+    malformed = requests.get(f"{api}/me", headers={"Authorization": "Bearer not-a-jwt"}, timeout=10)
+    assert refused(malformed) == (401, "TOKEN_MALFORMED")
+    assert refused(requests.get(f"{api}/me", headers={"Authorization": "Basic eDp5"}, timeout=10)) == (
+        401,
+        "MALFORMED_AUTHORIZATION",
+    )
 
 
 def test_a_revoked_session_gets_refused_on_its_next_request(tenantry, api, tenant, user):
@@ -60,7 +68,7 @@ def test_a_revoked_session_gets_refused_on_its_next_request(tenantry, api, tenan
         UpdateExpression="SET sessionsRevokedAt = :t",
         ExpressionAttributeValues={":t": {"S": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}},
     )
-    assert requests.get(f"{api}/me", headers=headers, timeout=10).status_code == 403
+    assert refused(requests.get(f"{api}/me", headers=headers, timeout=10)) == (401, "TOKEN_REVOKED")
 
 
 def test_openapi_json_is_public_and_the_checked_in_document(api):

@@ -60,6 +60,12 @@ def test_a_verified_key_is_authorized_with_its_tenant_and_scopes_and_no_user():
     assert keys.taken == [KEY]  # the request was counted
 
 
+def refused_with(reason):
+    """What the authorizer answers for a request it cannot verify: on to the API function, which answers 401
+    with the reason before any route runs (an authorizer's own denial would be API Gateway's bare 403)."""
+    return {"isAuthorized": True, "context": {"refused": reason}}
+
+
 def test_a_key_past_its_limit_is_let_through_marked_rate_limited():
     answer = authorize(key_request(), no_token, key_checks=lambda: FakeKeys(KEY, allowed=False))
     assert answer["isAuthorized"] is True and answer["context"]["rateLimited"] is True
@@ -68,14 +74,14 @@ def test_a_key_past_its_limit_is_let_through_marked_rate_limited():
 @pytest.mark.parametrize("reason", ["MALFORMED", "UNKNOWN", "REVOKED", "EXPIRED"])
 def test_a_refused_key_is_not_authorized_and_not_counted(reason):
     keys, refusals = FakeKeys(RefusedKey(reason)), []
-    assert authorize(key_request(), no_token, refusals.append, lambda: keys) == {"isAuthorized": False}
+    assert authorize(key_request(), no_token, refusals.append, lambda: keys) == refused_with(f"KEY_{reason}")
     assert (keys.taken, refusals) == ([], [f"KEY_{reason}"])
 
 
 def test_a_key_and_a_token_together_are_refused_and_nothing_logs_the_key():
     keys, refusals = FakeKeys(KEY), []
     answer = authorize(key_request(authorization="Bearer x"), no_token, refusals.append, lambda: keys)
-    assert answer == {"isAuthorized": False}
+    assert answer == refused_with("KEY_AND_TOKEN")
     assert keys.presented == [] and refusals == ["KEY_AND_TOKEN"]
 
 

@@ -12,8 +12,9 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
 from tenantry.api import api_keys, me, user_changes, users
-from tenantry.api.errors import error_response, error_responses, install_error_handlers, rate_limited
-from tenantry.api.route_caller import caller_of
+from tenantry.api.caller import refusal_from_context
+from tenantry.api.errors import error_response, error_responses, install_error_handlers, rate_limited, unauthenticated
+from tenantry.api.route_caller import authorizer_context, caller_of
 from tenantry.api_keys import ApiKeyStore
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def build_resolver(dependencies: Dependencies) -> APIGatewayHttpResolver:
         security=[{BEARER: []}, {API_KEY: []}],
     )
     install_error_handlers(app)
-    app.use(middlewares=[refuse_rate_limited_keys])
+    app.use(middlewares=[admit])
     app.include_router(me.router(dependencies.profiles))
     app.include_router(api_keys.router(dependencies.api_keys))
     app.include_router(user_changes.router(dependencies.user_changes))
@@ -77,12 +78,16 @@ def build_resolver(dependencies: Dependencies) -> APIGatewayHttpResolver:
     return app
 
 
-def refuse_rate_limited_keys(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """429 in the error shape, before any route runs, for a key whose requests of this minute are spent: the
-    authorizer counted the request (it can only allow or deny, never answer 429) and said so in the context."""
+def admit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """The authorizer's verdict, enforced before any route runs, in the error shape: 401 with its reason for a
+    request it could not verify, 429 for a key whose requests of this minute are spent (an HTTP API authorizer
+    can only allow, or deny with API Gateway's own 403, so it passes its verdict on in the context)."""
+    refusal = refusal_from_context(authorizer_context(app.current_event))
+    error = unauthenticated(refusal) if refusal else None
     caller = caller_of(app.current_event)
-    if caller is not None and caller.rate_limited:
+    if error is None and caller is not None and caller.rate_limited:
         error = rate_limited()
+    if error is not None:
         return error_response(error.status, error.code, error.message)
     return next_middleware(app)
 

@@ -1,9 +1,11 @@
 """The Identity API's Lambda authorizer (HTTP API, payload 2.0, simple responses): is this request's bearer
 access token, or its tenant API key (`X-Api-Key`), good right now?
 
-A key's request is also counted against the key's per-minute limit here (one conditional write). An HTTP
-API authorizer can only allow or deny, never answer 429, so a request past the limit is allowed with
-`rateLimited: true` in its context, and the API function answers it 429 before any route runs.
+An HTTP API authorizer can only allow or deny (API Gateway's own 403, outside the API's error shape), so
+it always allows and puts its verdict in the context: the verified caller, or `refused` with the reason;
+the API function answers 401 (or 429) in the error shape before any route runs. A key's request is also
+counted against the key's per-minute limit here (one conditional write), and one past the limit is passed
+on with `rateLimited: true`.
 
 Light on purpose, as it runs before every request: no Powertools, no pydantic; the AWS SDK and PyJWT load
 only when there is a token to check. Neither token nor key is ever logged, only why it was refused.
@@ -31,7 +33,12 @@ class KeyChecks(Protocol):
     def take_request(self, key: VerifiedKey) -> bool: ...
 
 
-DENY: dict[str, Any] = {"isAuthorized": False}
+def not_verified(reason: str, log: Callable[[str], None]) -> dict[str, Any]:
+    """Let the request on to the API function with the reason it is not verified, for the function to answer
+    401 in the API's error shape before any route runs (tenantry.api.app.admit). An HTTP API authorizer that
+    says no gets API Gateway's own 403 `{"message": "Forbidden"}`: no 401, no reason, not the API's shape."""
+    log(reason)
+    return {"isAuthorized": True, "context": {"refused": reason}}
 
 
 def bearer_token(event: dict[str, Any]) -> str | None:
@@ -64,16 +71,14 @@ def authorize(
         return authorize_key(event, presented, key_checks, refused)
     token = bearer_token(event)
     if token is None:
-        refused("NO_BEARER_TOKEN")
-        return DENY
+        has_header = bool((event.get("headers") or {}).get("authorization"))
+        return not_verified("MALFORMED_AUTHORIZATION" if has_header else "NO_CREDENTIALS", refused)
     try:
         claims = verify(token)
     except TokenRejected as rejected:
-        refused(rejected.reason)
-        return DENY
+        return not_verified(f"TOKEN_{rejected.reason}", refused)
     if not claims.get("tenant_id"):  # TokenVerifier already requires a registered tenant; never pass an empty one on
-        refused("NO_TENANT")
-        return DENY
+        return not_verified("TOKEN_NO_TENANT", refused)
     return {"isAuthorized": True, "context": caller_context(claims)}
 
 
@@ -84,14 +89,11 @@ def authorize_key(
     from tenantry.api_keys import RefusedKey  # only when a key comes: bearer requests never load it
 
     if (event.get("headers") or {}).get("authorization"):
-        refused("KEY_AND_TOKEN")
-        return DENY
+        return not_verified("KEY_AND_TOKEN", refused)
     if key_checks is None:
-        refused("KEYS_NOT_ACCEPTED")
-        return DENY
+        return not_verified("KEYS_NOT_ACCEPTED", refused)
     checks = key_checks()
     verified = checks.verify(presented)
     if isinstance(verified, RefusedKey):
-        refused(f"KEY_{verified.reason}")
-        return DENY
+        return not_verified(f"KEY_{verified.reason}", refused)
     return {"isAuthorized": True, "context": key_context(verified, rate_limited=not checks.take_request(verified))}

@@ -26,6 +26,7 @@ CONTEXT_KEYS = (
     "keyId",
     "scopes",
     "rateLimited",
+    "refused",  # why the authorizer could not verify the request (the API answers 401 with it)
 )
 USER: Literal["user"] = "user"
 KEY: Literal["key"] = "key"
@@ -104,3 +105,9 @@ def caller_from_context(context: dict[str, Any] | None) -> Caller | None:
         isolation=str(context.get("isolation", "")),
         mfa_setup_only=_flag(context.get("mfaSetupOnly")),
     )
+
+
+def refusal_from_context(context: dict[str, Any] | None) -> str | None:
+    """Why the authorizer could not verify the request, or None when it did (or the route has no authorizer)."""
+    reason = (context or {}).get("refused")
+    return str(reason) if reason else None

@@ -34,8 +34,12 @@ def not_found(message: str = "not found") -> ApiError:
     return ApiError(404, "NOT_FOUND", message)
 
 
-def unauthenticated() -> ApiError:
-    return ApiError(401, "UNAUTHENTICATED", "the request carries no verified credential")
+def unauthenticated(reason: str | None = None) -> ApiError:
+    """401. The code says why when the authorizer said why (`TOKEN_EXPIRED`, `TOKEN_REVOKED`, `KEY_REVOKED`,
+    `NO_CREDENTIALS`, ...); the message never repeats the credential."""
+    if reason is None:
+        return ApiError(401, "UNAUTHENTICATED", "the request carries no verified credential")
+    return ApiError(401, reason, f"the request's credential was not accepted ({reason})")
 
 
 def forbidden(message: str = "the caller may not do this") -> ApiError:

@@ -14,11 +14,16 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.api_gateway import Router
 
 
+def authorizer_context(event: Any) -> dict[str, Any] | None:
+    """What the authorizer passed on in a payload 2.0 event (a dict or Powertools' event), or None."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    context = authorizer.get("lambda") if isinstance(authorizer, dict) else None
+    return context if isinstance(context, dict) else None
+
+
 def caller_of(event: Any) -> Caller | None:
-    """The caller in a payload 2.0 event's authorizer context (a dict or Powertools' event), or None."""
-    request_context = event.get("requestContext") or {}
-    authorizer = request_context.get("authorizer") or {}
-    return caller_from_context(authorizer.get("lambda") if isinstance(authorizer, dict) else None)
+    """The caller in a payload 2.0 event's authorizer context, or None."""
+    return caller_from_context(authorizer_context(event))
 
 
 def verified_caller(router: Router) -> Caller:
