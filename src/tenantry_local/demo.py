@@ -1,6 +1,8 @@
 """`make demo`: the main job, offline. Boots the local runtime from template.yaml, posts onboarding requests
 (a shared tenant, a dedicated tenant, a duplicate, an invalid one) as an upstream system would; registers,
-activates and signs in a user in each tenant; requires MFA of one, who switches it off and is thrown out;
+activates and signs in a user in each tenant; over the Identity API, an Admin registers a SuperUser, who may
+not create an Admin, does not find another tenant's user, and is refused once the Admin revokes their
+sessions; requires MFA of one user, who switches it off and is thrown out;
 prints the executions, tenants, token claims and events an operator wants to see. Exits 1 when an
 expectation fails."""
 
@@ -213,6 +215,51 @@ def mfa_tampering_caught(demo: Demo, user: dict[str, Any], transitions: dict[str
     demo.expect("SOFTWARE_TOKEN_MFA" in (found.get("UserMFASettingList") or []), "the authenticator app is switched back on")
 
 
+def identity_api(demo: Demo, tenants: list[dict[str, Any]], users: list[dict[str, Any]]) -> None:
+    """The front door, over HTTP at ApiUrl: an Admin registers a SuperUser; the SuperUser cannot create an
+    Admin; another tenant's user is not found; a revoked session is refused on its very next call."""
+    import requests
+
+    from tenantry.naming import cognito_username
+
+    api = demo.outputs["ApiUrl"]
+    shared = next(t for t in tenants if t["isolation"] == "shared")
+    elsewhere = next((u for u in users if u["tenant"]["isolation"] != "shared"), None)
+    print(f"\nIdentity API at {api}")
+
+    def signed_in(username: str) -> str:
+        demo.cognito.admin_set_user_password(
+            UserPoolId=shared["userPoolId"], Username=username, Password="Demo-Passw0rd!", Permanent=True
+        )
+        return str(demo.sign_in(shared["appClientId"], username, "Demo-Passw0rd!")["AuthenticationResult"]["AccessToken"])
+
+    def call(method: str, path: str, token: str, body: Any = None) -> requests.Response:
+        answer = requests.request(method, f"{api}{path}", headers={"Authorization": f"Bearer {token}"}, json=body, timeout=30)
+        print(f"  {method:<6} {path:<44} -> {answer.status_code} {answer.text[:90]}")
+        return answer
+
+    admin = signed_in(cognito_username("shared", shared["tenantId"], shared["adminEmail"]))
+    email = f"grace.{demo.run}@example.com"
+    created = call("POST", "/users", admin, {"email": email, "name": "Grace Hopper", "role": "SuperUser"})
+    demo.expect(created.status_code == 202 and "requestId" in created.json(), "an Admin registers a SuperUser over HTTP (202)")
+    if created.status_code != 202:
+        return
+    request_id = created.json()["requestId"]
+    super_user_id = demo.activate(request_id)
+    demo.wait_execution("UserRegistrationStateMachineArn", f"register-{request_id}")
+    super_user = signed_in(cognito_username("shared", shared["tenantId"], email))
+    refused = call("POST", "/users", super_user, {"email": f"ada.{demo.run}@example.com", "name": "Ada", "role": "Admin"})
+    demo.expect(refused.status_code == 403, "the SuperUser cannot create an Admin (403)")
+    if elsewhere and elsewhere.get("userId"):
+        across = call("GET", f"/users/{elsewhere['userId']}", super_user)
+        demo.expect(across.status_code == 404, "a user of another tenant is not found (404)")
+    demo.expect(call("GET", "/me", super_user).status_code == 200, "the SuperUser reads their own profile")
+    revoked = call("POST", f"/users/{super_user_id}/sessions/revoke", admin)
+    demo.expect(revoked.status_code == 204, "the Admin revokes the SuperUser's sessions")
+    after = call("GET", "/me", super_user)
+    demo.expect(after.status_code == 401, "the revoked session is refused on its next call (401)")
+
+
 def _claims(token: str) -> dict[str, Any]:
     import base64
 
@@ -225,6 +272,7 @@ def run(demo: Demo, began: float) -> int:
     onboarding = onboard_tenants(demo, transitions)
     users = register_activate_sign_in(demo, onboarding["tenants"], transitions)
     dedicated_user = next((u for u in users if u["tenant"]["isolation"] == "dedicated"), None)
+    identity_api(demo, onboarding["tenants"], users)
     if dedicated_user:
         mfa_tampering_caught(demo, dedicated_user, transitions)
 
@@ -251,10 +299,11 @@ def run(demo: Demo, began: float) -> int:
         len(rejected) == 1 and rejected[0].get("field") == "admin.email",
         "TenantOnboardingFailed names the wrong field (admin.email)",
     )
-    demo.expect(len(by_type.get("UserActivated", [])) == 2, "UserActivated published for both users")
+    demo.expect(len(by_type.get("UserActivated", [])) == 3, "UserActivated published for each user (two Members, the SuperUser)")
+    revoked = sorted(d["reason"] for d in by_type.get("SessionsRevoked", []))
     demo.expect(
-        len(by_type.get("MfaComplianceViolated", [])) == 1 and len(by_type.get("SessionsRevoked", [])) == 1,
-        "MfaComplianceViolated and SessionsRevoked published once",
+        len(by_type.get("MfaComplianceViolated", [])) == 1 and revoked == ["api:revoke", "mfa-compliance:cloudtrail"],
+        "MfaComplianceViolated published once; SessionsRevoked once per revocation (the Admin's, the MFA check's)",
     )
     invalid_events = demo.outbound.violations
     demo.expect(not invalid_events, f"every event matches its schema ({len(events)} events) {'; '.join(invalid_events)}")
