@@ -145,6 +145,7 @@ class LambdaService:
     def __init__(self, base_env: dict[str, str], in_flight: InFlight, log_sink: LogSink | None = None, max_concurrency: int = 4):
         self._base_env = base_env
         self._in_flight = in_flight
+        self._closed = False
         self._log_sink = log_sink
         self._max_concurrency = max_concurrency
         self._pools: dict[str, _Pool] = {}
@@ -199,7 +200,7 @@ class LambdaService:
         def run() -> None:
             for attempt in range(retries + 1):
                 result = self.invoke(name_or_arn, event)
-                if result.ok:
+                if result.ok or self._closed:  # the runtime stopped under it: no retry against a closed endpoint
                     return
                 LOG.warning("async invoke of %s failed (attempt %d): %s", name_or_arn, attempt + 1, result.payload)
             if on_failure:
@@ -237,6 +238,7 @@ class LambdaService:
             pool.condition.notify()
 
     def close(self) -> None:
+        self._closed = True
         for pool in self._pools.values():
             with pool.condition:
                 for worker in pool.idle:
