@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
-from tenantry.api.errors import error_responses, not_found
+from tenantry.api.caller import KEY
+from tenantry.api.errors import error_responses, forbidden, not_found
 from tenantry.api.route_caller import verified_caller
 
 ProfileLookup = Callable[[str], dict[str, Any] | None]  # user id (Cognito sub) -> the profile item, or None
@@ -45,10 +46,12 @@ def router(profiles: ProfileLookup) -> Router:
         summary="The caller's own profile",
         operation_id="getMe",
         tags=["me"],
-        responses={200: {"description": "The caller's profile"}, **error_responses(401, 404)},
+        responses={200: {"description": "The caller's profile"}, **error_responses(401, 403, 404)},
     )
     def get_me() -> Profile:
         caller = verified_caller(me)
+        if caller.kind == KEY:  # a key acts for its tenant, never as a user: it has no profile of its own
+            raise forbidden("an API key has no /me: it acts for its tenant, not as a user")
         item = profiles(caller.user_id)
         # A profile of another tenant answers exactly as one that does not exist
         if item is None or item.get("tenantId") != caller.tenant_id:

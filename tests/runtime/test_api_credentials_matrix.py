@@ -1,0 +1,152 @@
+"""Every route of the Identity API (read from docs/openapi.json, so a new route is in the matrix at once) ×
+every credential that must not get in: 401 with its reason (or 403 where the credential is good but may not
+do this), in the API's error shape, and nothing written."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from helpers import ROOT
+from tenantry.api_keys import ApiKeyStore
+
+ROUTES = [
+    (method.upper(), path)
+    for path, operations in json.loads((ROOT / "docs" / "openapi.json").read_text())["paths"].items()
+    for method in operations
+]
+MEMBER_BODY = {"email": "nobody@example.com", "name": "No Body", "role": "Member"}
+BODIES = {  # plausible bodies: a refusal must not depend on a body being wrong
+    ("POST", "/users"): MEMBER_BODY,
+    ("POST", "/api-keys"): {"name": "k", "scopes": ["users:read"], "expiresInDays": 1},
+    ("PATCH", "/users/{id}/status"): {"status": "DISABLED"},
+    ("PUT", "/users/{id}/role"): {"role": "ReadOnly"},
+    ("PUT", "/users/{id}/mfa"): {"required": True},
+}
+
+
+@pytest.fixture(scope="module")
+def api(tenantry):
+    return tenantry.outputs["ApiUrl"]
+
+
+@pytest.fixture(scope="module")
+def tenant(tenantry):
+    return tenantry.onboarded("shared")
+
+
+@pytest.fixture(scope="module")
+def target(tenantry, tenant):
+    """The user every `{id}` route names: what must stay as it is."""
+    return tenantry.active_user(tenant, "ReadOnly")
+
+
+def access_token(tenantry, user):
+    return tenantry.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"]["AccessToken"]
+
+
+def forged_expired(token):
+    """The same claims, signed with the key the local Cognito signs with (moto ships it), expired a minute
+    ago: a token whose only fault is its age."""
+    import jwt
+    from moto.cognitoidp import models
+
+    resources = Path(models.__file__).parent / "resources"
+    private = json.loads(gzip.decompress((resources / "jwks-private.json.gz").read_bytes()))
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    claims["iat"], claims["exp"] = int(time.time()) - 3600, int(time.time()) - 60
+    key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(private))
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": private["kid"]})
+
+
+@pytest.fixture(scope="module")
+def credentials(tenantry, tenant):
+    """name -> (headers, the status every route answers, the error code)."""
+    cognito = tenantry.cognito
+    member = tenantry.active_user(tenant, "Member")
+    good = access_token(tenantry, member)
+    # a pool registered for no tenant
+    pool = cognito.create_user_pool(PoolName=f"stranger-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool, ClientName="s", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="mallory@example.com", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="mallory@example.com", Password="Correct-Horse-9", Permanent=True)
+    stranger = tenantry.sign_in(client, "mallory@example.com", "Correct-Horse-9")["AuthenticationResult"]["AccessToken"]
+    # a revoked session: the user's token from before an Admin revoked their sessions
+    revoked_user = tenantry.active_user(tenant, "Member")
+    revoked = access_token(tenantry, revoked_user)
+    time.sleep(1.05)  # tokens carry whole seconds
+    admin = tenantry.active_user(tenant, "Admin")
+    admin_headers = {"Authorization": f"Bearer {access_token(tenantry, admin)}"}
+    answer = requests.post(
+        f"{tenantry.outputs['ApiUrl']}/users/{revoked_user['userId']}/sessions/revoke", headers=admin_headers, timeout=15
+    )
+    assert answer.status_code == 204
+    # keys: revoked, expired, and good but with no scope any of these routes accepts
+    store = ApiKeyStore(tenantry.outputs["TableName"], tenantry.ddb)
+    revoked_key_record, revoked_key = store.create(
+        tenant["tenantId"], admin["userId"], "revoked", ["users:read", "users:write"], 1
+    )
+    store.revoke(tenant["tenantId"], revoked_key_record.keyId)
+    past = ApiKeyStore(tenantry.outputs["TableName"], tenantry.ddb, clock=lambda: time.time() - 2 * 86400)
+    _, expired_key = past.create(tenant["tenantId"], admin["userId"], "expired", ["users:read", "users:write"], 1)
+    _, narrow_key = store.create(tenant["tenantId"], admin["userId"], "narrow", ["tokens:verify"], 1)
+    return {
+        "none": ({}, 401, "NO_CREDENTIALS"),
+        "not-bearer": ({"Authorization": f"Basic {good}"}, 401, "MALFORMED_AUTHORIZATION"),
+        "malformed-token": ({"Authorization": "Bearer not.a.jwt"}, 401, "TOKEN_MALFORMED"),
+        "expired-token": ({"Authorization": f"Bearer {forged_expired(good)}"}, 401, "TOKEN_EXPIRED"),
+        "unregistered-pool": ({"Authorization": f"Bearer {stranger}"}, 401, "TOKEN_UNKNOWN_ISSUER"),
+        "revoked-session": ({"Authorization": f"Bearer {revoked}"}, 401, "TOKEN_REVOKED"),
+        "revoked-key": ({"X-Api-Key": revoked_key}, 401, "KEY_REVOKED"),
+        "expired-key": ({"X-Api-Key": expired_key}, 401, "KEY_EXPIRED"),
+        "key-and-token": ({"X-Api-Key": narrow_key, "Authorization": f"Bearer {good}"}, 401, "KEY_AND_TOKEN"),
+        "out-of-scope-key": ({"X-Api-Key": narrow_key}, 403, "FORBIDDEN"),
+    }
+
+
+def snapshot(tenantry, tenant, target):
+    """What a refused request could have changed: the target's profile and Cognito user, the tenant's keys
+    and profiles, registrations started."""
+    cognito_user = tenantry.cognito.admin_get_user(UserPoolId=tenant["userPoolId"], Username=target["username"])
+    store = ApiKeyStore(tenantry.outputs["TableName"], tenantry.ddb)
+    runs = tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs["UserRegistrationStateMachineArn"])["executions"]
+    return {
+        "profile": tenantry.profile(target["userId"]),
+        "cognito": (cognito_user["Enabled"], cognito_user["UserAttributes"]),
+        "groups": tenantry.cognito.admin_list_groups_for_user(UserPoolId=tenant["userPoolId"], Username=target["username"])[
+            "Groups"
+        ],
+        "keys": [(k.keyId, k.revokedAt) for k in store.list(tenant["tenantId"])],
+        "profiles": sorted(str(p) for p in tenantry.profiles_of(tenant["tenantId"])),
+        "registrations": len(runs),
+    }
+
+
+def test_every_route_refuses_every_bad_credential_and_writes_nothing(tenantry, api, tenant, target, credentials):
+    tenantry.rt.wait_settled()
+    before = snapshot(tenantry, tenant, target)
+    wrong = []
+    for name, (headers, status, code) in credentials.items():
+        for method, path in ROUTES:
+            if path == "/openapi.json":
+                continue
+            url = api + path.replace("{id}", target["userId"])
+            answer = requests.request(method, url, headers=headers, json=BODIES.get((method, path)), timeout=15)
+            try:
+                got = (answer.status_code, answer.json()["error"]["code"])
+            except (ValueError, KeyError, TypeError):
+                got = (answer.status_code, answer.text[:60])
+            if got != (status, code):
+                wrong.append(f"{name}: {method} {path} -> {got}, expected {(status, code)}")
+    tenantry.rt.wait_settled()
+    assert wrong == []
+    assert snapshot(tenantry, tenant, target) == before
