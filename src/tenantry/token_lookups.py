@@ -28,12 +28,17 @@ def registrations_from_table(table_name: str, dynamodb_client: DynamoDBClient) -
     return lookup
 
 
+NO_SESSION_HONOURED = 2**63 - 1  # a revocation time after every token: what a user without a profile gets
+
+
 def revocations_from_table(table_name: str, dynamodb_client: DynamoDBClient) -> RevocationLookup:
     def lookup(user_id: str) -> int | None:
         item = dynamodb_client.get_item(
             TableName=table_name, Key=to_item(keys.profile_key(user_id)), ProjectionExpression="sessionsRevokedAt"
         ).get("Item")
-        revoked = from_item(item).get("sessionsRevokedAt") if item else None
+        if item is None:  # no profile: a deleted user (DELETE /users/{id}); their unexpired tokens die with it
+            return NO_SESSION_HONOURED
+        revoked = from_item(item).get("sessionsRevokedAt")
         if not revoked:
             return None
         return int(datetime.fromisoformat(revoked.replace("Z", "+00:00")).timestamp() * 1000)
