@@ -150,3 +150,58 @@ def test_every_route_refuses_every_bad_credential_and_writes_nothing(tenantry, a
     tenantry.rt.wait_settled()
     assert wrong == []
     assert snapshot(tenantry, tenant, target) == before
+
+
+@pytest.fixture(scope="module")
+def other(tenantry):
+    """Tenant B: a user, an Admin and a key of theirs, the targets tenant A's credentials aim at."""
+    tenant_b = tenantry.onboarded("shared")
+    admin_b = tenantry.active_user(tenant_b, "Admin")
+    store = ApiKeyStore(tenantry.outputs["TableName"], tenantry.ddb)
+    key_record, _ = store.create(tenant_b["tenantId"], admin_b["userId"], "b's", ["users:read"], 1)
+    return {"tenant": tenant_b, "user": tenantry.active_user(tenant_b, "Member"), "keyId": key_record.keyId}
+
+
+def test_tenant_a_reaches_nothing_of_tenant_b_on_any_route(tenantry, api, tenant, other):
+    admin_a = tenantry.active_user(tenant, "Admin")
+    store = ApiKeyStore(tenantry.outputs["TableName"], tenantry.ddb)
+    _, key_a = store.create(tenant["tenantId"], admin_a["userId"], "a's", ["users:read", "users:write"], 1)
+    credentials = {"admin": {"Authorization": f"Bearer {access_token(tenantry, admin_a)}"}, "key": {"X-Api-Key": key_a}}
+    tenantry.rt.wait_settled()
+    before = snapshot(tenantry, other["tenant"], other["user"])
+    wrong = []
+    for name, headers in credentials.items():
+        for method, path in ROUTES:
+            if "{id}" not in path:
+                continue
+            target = other["keyId"] if path.startswith("/api-keys") else other["user"]["userId"]
+            answer = requests.request(
+                method, api + path.replace("{id}", target), headers=headers, json=BODIES.get((method, path)), timeout=15
+            )
+            code = answer.json().get("error", {}).get("code") if answer.content else None
+            # A's Admin: not found, as a user that does not exist; A's key: not found where its scopes reach,
+            # refused where they do not (it must never learn more than a missing user would tell it)
+            if (answer.status_code, code) not in {
+                (404, "NOT_FOUND"),
+                (403, "FORBIDDEN") if name == "key" else (404, "NOT_FOUND"),
+            }:
+                wrong.append(f"{name}: {method} {path} -> {answer.status_code} {code}")
+    # A tenant named in the query, a header or the body is never used: the tenant is the credential's
+    b_email = other["user"]["email"]
+    for headers in credentials.values():
+        smuggled = requests.get(
+            f"{api}/users",
+            params={"email": b_email, "tenantId": other["tenant"]["tenantId"]},
+            headers=headers | {"X-Tenant-Id": other["tenant"]["tenantId"]},
+            timeout=15,
+        )
+        if other["user"]["userId"] in smuggled.text:
+            wrong.append(f"GET /users with B's tenant id smuggled in answered B's user: {smuggled.text[:120]}")
+    in_body = requests.post(
+        f"{api}/users", json=MEMBER_BODY | {"tenantId": other["tenant"]["tenantId"]}, headers=credentials["admin"], timeout=15
+    )
+    if (in_body.status_code, in_body.json()["error"].get("field")) != (400, "tenantId"):
+        wrong.append(f"POST /users with a tenantId in the body -> {in_body.status_code} {in_body.text[:120]}")
+    tenantry.rt.wait_settled()
+    assert wrong == []
+    assert snapshot(tenantry, other["tenant"], other["user"]) == before
