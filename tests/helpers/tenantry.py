@@ -73,6 +73,14 @@ class Tenantry(TenantryClient):
             ExpressionAttributeValues={":t": {"S": f"TENANT#{tenant_id}"}},
         )["Items"]
 
+    def tokens(self, user: dict[str, Any]) -> dict[str, Any]:
+        """A fresh sign-in of `user` (as `active_user` returns them): Cognito's AuthenticationResult."""
+        return dict(self.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"])
+
+    def bearer(self, user: dict[str, Any]) -> dict[str, str]:
+        """The Authorization header of a fresh sign-in of `user`, for the Identity API."""
+        return {"Authorization": f"Bearer {self.tokens(user)['AccessToken']}"}
+
     def arm_fault(self, **spec: Any) -> None:
         self.rt.faults.arm(spec)
 

@@ -44,3 +44,15 @@ def _every_published_event_matches_its_schema(request):
 @pytest.fixture(scope="session")
 def tenantry(runtime, outbound):
     return Tenantry(runtime, outbound)
+
+
+@pytest.fixture(scope="session")
+def api(tenantry):
+    """The Identity API's base URL: the stack output ApiUrl, as the runtime serves it."""
+    return tenantry.outputs["ApiUrl"]
+
+
+@pytest.fixture(scope="module")
+def tenant(tenantry):
+    """A shared-pool tenant of the test module's own (a module may define its own `tenant`)."""
+    return tenantry.onboarded("shared")

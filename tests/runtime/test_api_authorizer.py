@@ -20,10 +20,6 @@ def users(tenantry, tenants):
     return {isolation: tenantry.active_user(tenant, "SuperUser") for isolation, tenant in tenants.items()}
 
 
-def tokens_of(tenantry, user):
-    return tenantry.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"]
-
-
 def authorizer_event(authorization=None):
     """What API Gateway sends a payload 2.0 request authorizer for `GET /me`."""
     headers = {"host": "api.example.com", "user-agent": "pytest"}
@@ -62,7 +58,7 @@ def authorize(runtime, authorization=None):
 @pytest.mark.parametrize("isolation", ["shared", "dedicated"])
 def test_a_fresh_access_token_is_authorized_with_the_verified_caller(runtime, tenantry, tenants, users, isolation):
     user = users[isolation]
-    answer = authorize(runtime, f"Bearer {tokens_of(tenantry, user)['AccessToken']}")
+    answer = authorize(runtime, f"Bearer {tenantry.tokens(user)['AccessToken']}")
     assert answer == {
         "isAuthorized": True,
         "context": {
@@ -95,7 +91,7 @@ def test_no_or_a_malformed_token_is_not_authorized(runtime, authorization):
 
 
 def test_an_id_token_is_not_an_access_token(runtime, tenantry, users):
-    assert refusal(authorize(runtime, f"Bearer {tokens_of(tenantry, users['dedicated'])['IdToken']}")) == "TOKEN_WRONG_TOKEN_USE"
+    assert refusal(authorize(runtime, f"Bearer {tenantry.tokens(users['dedicated'])['IdToken']}")) == "TOKEN_WRONG_TOKEN_USE"
 
 
 def test_a_token_of_a_pool_not_registered_for_a_tenant_is_not_authorized(runtime, tenantry):
@@ -112,7 +108,7 @@ def test_a_token_of_a_pool_not_registered_for_a_tenant_is_not_authorized(runtime
 
 def test_a_revoked_session_is_refused_on_its_next_request(runtime, tenantry, tenants, users):
     user = users["dedicated"]
-    token = tokens_of(tenantry, user)["AccessToken"]
+    token = tenantry.tokens(user)["AccessToken"]
     assert authorize(runtime, f"Bearer {token}")["isAuthorized"] is True
     # What the compliance workflow does on a violation: global sign-out, then the revocation time
     time.sleep(1.05)  # tokens carry whole seconds: revoke in a later second than the sign-in
@@ -126,11 +122,11 @@ def test_a_revoked_session_is_refused_on_its_next_request(runtime, tenantry, ten
     )
     assert refusal(authorize(runtime, f"Bearer {token}")) == "TOKEN_REVOKED"
     time.sleep(1.05)
-    assert authorize(runtime, f"Bearer {tokens_of(tenantry, user)['AccessToken']}")["isAuthorized"] is True
+    assert authorize(runtime, f"Bearer {tenantry.tokens(user)['AccessToken']}")["isAuthorized"] is True
 
 
 def test_the_authorizer_never_logs_a_token(runtime, tenantry, users):
-    token = tokens_of(tenantry, users["shared"])["AccessToken"]
+    token = tenantry.tokens(users["shared"])["AccessToken"]
     authorize(runtime, f"Bearer {token}")
     authorize(runtime, f"Bearer {token}x")
     logs = "".join(p.read_text(errors="replace") for p in runtime.log_dir.rglob("*AuthorizerFunction*") if p.is_file())

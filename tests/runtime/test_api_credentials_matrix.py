@@ -33,23 +33,9 @@ BODIES = {  # plausible bodies: a refusal must not depend on a body being wrong
 
 
 @pytest.fixture(scope="module")
-def api(tenantry):
-    return tenantry.outputs["ApiUrl"]
-
-
-@pytest.fixture(scope="module")
-def tenant(tenantry):
-    return tenantry.onboarded("shared")
-
-
-@pytest.fixture(scope="module")
 def target(tenantry, tenant):
     """The user every `{id}` route names: what must stay as it is."""
     return tenantry.active_user(tenant, "ReadOnly")
-
-
-def access_token(tenantry, user):
-    return tenantry.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"]["AccessToken"]
 
 
 def forged_expired(token):
@@ -71,7 +57,7 @@ def credentials(tenantry, tenant):
     """name -> (headers, the status every route answers, the error code)."""
     cognito = tenantry.cognito
     member = tenantry.active_user(tenant, "Member")
-    good = access_token(tenantry, member)
+    good = tenantry.tokens(member)["AccessToken"]
     # a pool registered for no tenant
     pool = cognito.create_user_pool(PoolName=f"stranger-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
     client = cognito.create_user_pool_client(
@@ -82,10 +68,10 @@ def credentials(tenantry, tenant):
     stranger = tenantry.sign_in(client, "mallory@example.com", "Correct-Horse-9")["AuthenticationResult"]["AccessToken"]
     # a revoked session: the user's token from before an Admin revoked their sessions
     revoked_user = tenantry.active_user(tenant, "Member")
-    revoked = access_token(tenantry, revoked_user)
+    revoked = tenantry.tokens(revoked_user)["AccessToken"]
     time.sleep(1.05)  # tokens carry whole seconds
     admin = tenantry.active_user(tenant, "Admin")
-    admin_headers = {"Authorization": f"Bearer {access_token(tenantry, admin)}"}
+    admin_headers = tenantry.bearer(admin)
     answer = requests.post(
         f"{tenantry.outputs['ApiUrl']}/users/{revoked_user['userId']}/sessions/revoke", headers=admin_headers, timeout=15
     )
@@ -166,7 +152,7 @@ def test_tenant_a_reaches_nothing_of_tenant_b_on_any_route(tenantry, api, tenant
     admin_a = tenantry.active_user(tenant, "Admin")
     store = ApiKeyStore(tenantry.outputs["TableName"], tenantry.ddb)
     _, key_a = store.create(tenant["tenantId"], admin_a["userId"], "a's", ["users:read", "users:write"], 1)
-    credentials = {"admin": {"Authorization": f"Bearer {access_token(tenantry, admin_a)}"}, "key": {"X-Api-Key": key_a}}
+    credentials = {"admin": tenantry.bearer(admin_a), "key": {"X-Api-Key": key_a}}
     tenantry.rt.wait_settled()
     before = snapshot(tenantry, other["tenant"], other["user"])
     wrong = []

@@ -15,29 +15,19 @@ NEW_KEY = {"name": "CRM sync", "scopes": ["users:read", "users:write"], "expires
 
 
 @pytest.fixture(scope="module")
-def api(tenantry):
-    return tenantry.outputs["ApiUrl"]
-
-
-@pytest.fixture(scope="module")
 def tenants(tenantry):
     return {name: tenantry.onboarded("shared") for name in ("a", "b")}
 
 
 @pytest.fixture(scope="module")
 def admins(tenantry, tenants):
-    return {name: bearer(tenantry, tenantry.active_user(tenant, "Admin")) for name, tenant in tenants.items()}
+    return {name: tenantry.bearer(tenantry.active_user(tenant, "Admin")) for name, tenant in tenants.items()}
 
 
 @pytest.fixture(scope="module")
 def store(tenantry):
     """The key store on the runtime's table, for keys the routes cannot make (a small limit, a past expiry)."""
     return ApiKeyStore(tenantry.outputs["TableName"], tenantry.ddb)
-
-
-def bearer(tenantry, user):
-    token = tenantry.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"]["AccessToken"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def answer(response):
@@ -132,7 +122,7 @@ def test_another_tenants_admin_deleting_a_key_gets_404_and_the_key_still_works(a
 
 
 def test_a_member_may_use_none_of_the_key_routes(api, tenantry, tenants, admins):
-    member = bearer(tenantry, tenantry.active_user(tenants["a"], "Member"))
+    member = tenantry.bearer(tenantry.active_user(tenants["a"], "Member"))
     key_id = created_key(api, admins["a"])["apiKey"]["keyId"]
     for method, path in [("POST", "/api-keys"), ("GET", "/api-keys"), ("DELETE", f"/api-keys/{key_id}")]:
         response = requests.request(method, f"{api}{path}", json=NEW_KEY, headers=member, timeout=10)

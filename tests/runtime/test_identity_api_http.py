@@ -14,27 +14,12 @@ from helpers import ROOT
 
 
 @pytest.fixture(scope="module")
-def api(tenantry):
-    return tenantry.outputs["ApiUrl"]
-
-
-@pytest.fixture(scope="module")
-def tenant(tenantry):
-    return tenantry.onboarded("shared")
-
-
-@pytest.fixture(scope="module")
 def user(tenantry, tenant):
     return tenantry.active_user(tenant, "Member")
 
 
-def bearer(tenantry, user):
-    token = tenantry.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"]["AccessToken"]
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_me_answers_the_signed_in_users_profile(tenantry, api, tenant, user):
-    answer = requests.get(f"{api}/me", headers=bearer(tenantry, user), timeout=10)
+    answer = requests.get(f"{api}/me", headers=tenantry.bearer(user), timeout=10)
     assert answer.status_code == 200, answer.text
     profile = answer.json()
     assert (profile["userId"], profile["tenantId"], profile["username"]) == (user["userId"], tenant["tenantId"], user["username"])
@@ -58,7 +43,7 @@ def test_me_without_a_valid_token_is_401_with_the_reason_before_any_route(tenant
 
 
 def test_a_revoked_session_gets_refused_on_its_next_request(tenantry, api, tenant, user):
-    headers = bearer(tenantry, user)
+    headers = tenantry.bearer(user)
     assert requests.get(f"{api}/me", headers=headers, timeout=10).status_code == 200
     time.sleep(1.05)  # tokens carry whole seconds: revoke in a later second than the sign-in
     tenantry.cognito.admin_user_global_sign_out(UserPoolId=tenant["userPoolId"], Username=user["username"])

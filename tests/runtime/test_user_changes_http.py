@@ -21,16 +21,6 @@ MANAGED = {"Admin": ("SuperUser", "Member", "ReadOnly"), "SuperUser": ("Member",
 
 
 @pytest.fixture(scope="module")
-def api(tenantry):
-    return tenantry.outputs["ApiUrl"]
-
-
-@pytest.fixture(scope="module")
-def tenant(tenantry):
-    return tenantry.onboarded("shared")
-
-
-@pytest.fixture(scope="module")
 def callers(tenantry, tenant):
     """One signed-in user of each role, with their bearer headers."""
     return {role: with_headers(tenantry, tenantry.active_user(tenant, role)) for role in ROLES_HIGHEST_FIRST}
@@ -43,12 +33,7 @@ def targets(tenantry, tenant):
 
 
 def with_headers(tenantry, user: dict[str, Any]) -> dict[str, Any]:
-    return {**user, "headers": bearer(tenantry, user)}
-
-
-def bearer(tenantry, user: dict[str, Any]) -> dict[str, str]:
-    token = tenantry.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"]["AccessToken"]
-    return {"Authorization": f"Bearer {token}"}
+    return {**user, "headers": tenantry.bearer(user)}
 
 
 def call(api: str, headers: dict[str, str], method: str, path: str, body: Any = None) -> requests.Response:
@@ -138,7 +123,7 @@ def test_a_manager_changes_a_user_below_them_and_each_change_publishes_its_event
     new_role = "ReadOnly" if target_role != "ReadOnly" else "Member"
     demoted = new_role == "ReadOnly"
     wait_past_revocation(tenantry, uid)  # (a sign-in within the disabling's revoked second would be refused)
-    their_session = bearer(tenantry, target)
+    their_session = tenantry.bearer(target)
     answer = call(api, headers, "PUT", f"/users/{uid}/role", {"role": new_role})
     assert answer.status_code == 200, answer.text
     assert answer.json()["role"] == new_role
@@ -208,7 +193,7 @@ def test_another_tenants_user_answers_as_a_missing_one_and_is_untouched(tenantry
 # ------------------------------------------------------------------------------------- revocation bites
 def test_a_revoked_session_is_refused_on_its_very_next_request(tenantry, api, tenant, callers):
     target = tenantry.active_user(tenant, "Member")
-    headers = bearer(tenantry, target)
+    headers = tenantry.bearer(target)
     assert requests.get(f"{api}/me", headers=headers, timeout=10).status_code == 200
     assert call(api, callers["Admin"]["headers"], "POST", f"/users/{target['userId']}/sessions/revoke").status_code == 204
     assert requests.get(f"{api}/me", headers=headers, timeout=10).status_code in REFUSED_SESSION
@@ -216,7 +201,7 @@ def test_a_revoked_session_is_refused_on_its_very_next_request(tenantry, api, te
 
 def test_a_deleted_users_session_is_refused_on_its_very_next_request(tenantry, api, tenant, callers):
     target = tenantry.active_user(tenant, "Member")
-    headers = bearer(tenantry, target)
+    headers = tenantry.bearer(target)
     assert requests.get(f"{api}/me", headers=headers, timeout=10).status_code == 200
     assert call(api, callers["Admin"]["headers"], "DELETE", f"/users/{target['userId']}").status_code == 204
     assert requests.get(f"{api}/me", headers=headers, timeout=10).status_code in REFUSED_SESSION  # no profile: none honoured

@@ -14,16 +14,6 @@ REGISTRATION = "UserRegistrationStateMachineArn"
 
 
 @pytest.fixture(scope="module")
-def api(tenantry):
-    return tenantry.outputs["ApiUrl"]
-
-
-@pytest.fixture(scope="module")
-def tenant(tenantry):
-    return tenantry.onboarded("shared")
-
-
-@pytest.fixture(scope="module")
 def other_tenant(tenantry):
     return tenantry.onboarded("shared")
 
@@ -34,8 +24,7 @@ def people(tenantry, tenant):
     found = {}
     for role in ("Admin", "SuperUser", "Member", "ReadOnly"):
         user = tenantry.active_user(tenant, role)
-        token = tenantry.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"]["AccessToken"]
-        found[role] = {**user, "headers": {"Authorization": f"Bearer {token}"}}
+        found[role] = {**user, "headers": tenantry.bearer(user)}
     return found
 
 
