@@ -61,10 +61,12 @@ class Route:
 
     @property
     def specificity(self) -> tuple[int, int, int]:
-        """API Gateway prefers the most specific route: no greedy variable, then more literal segments."""
-        greedy = int("+}" in self.path or self.path == "$default")
+        """API Gateway prefers the most specific route: no greedy variable, then more literal segments, then
+        a named method over ANY; `$default` only when nothing else matches."""
+        if self.path == "$default":
+            return (2, 0, 1)
         literal = sum(1 for part in self.path.split("/") if part and not part.startswith("{"))
-        return (greedy, -literal, int(self.method == "ANY"))
+        return (int("+}" in self.path), -literal, int(self.method == "ANY"))
 
 
 def _segment_pattern(part: str) -> str:
