@@ -276,7 +276,8 @@ def _event(
         query[name] = f"{query[name]},{value}" if name in query else value
     now = datetime.now(UTC)
     content_type = headers.get("content-type", "")
-    text = not request.body or bool(_TEXT_TYPES.match(content_type))
+    # The event's body is a string: one that is not UTF-8 can only travel base64-encoded, whatever its declared type
+    text = not request.body or (bool(_TEXT_TYPES.match(content_type)) and _is_utf8(request.body))
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route.key,
@@ -312,6 +313,14 @@ def _event(
     if request.body:
         event["body"] = request.body.decode() if text else base64.b64encode(request.body).decode()
     return event
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _identity_value(source: str, event: dict[str, Any]) -> str | None:

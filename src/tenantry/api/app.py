@@ -101,7 +101,7 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     """Powertools' generated document, with its validation answers as this API gives them: Powertools documents
     a 422 with its own body on every route, where the API answers 400 in the error shape (tenantry.api.errors),
     and only on routes that take input. Every route may answer 429: a key past its limit gets it before any route
-    runs (refuse_rate_limited_keys)."""
+    runs (refuse_rate_limited_keys). A 204 is documented without a body, as it is answered."""
     document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
     for path in document.get("paths", {}).values():
         for operation in path.values():
@@ -109,6 +109,8 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             if responses.pop("422", None) is not None and (operation.get("parameters") or operation.get("requestBody")):
                 responses.setdefault("400", error_responses(400)[400] | {"content": ERROR_CONTENT})
             responses.setdefault("429", error_responses(429)[429] | {"content": ERROR_CONTENT})
+            if "204" in responses:  # Powertools documents a JSON body for every status; a 204 has none
+                responses["204"].pop("content", None)
     schemas = document.get("components", {}).get("schemas", {})
     if "ValidationError" not in json.dumps(document.get("paths", {})):  # Powertools' own error bodies, now unused
         for name in ("HTTPValidationError", "ResponseValidationError", "ValidationError"):

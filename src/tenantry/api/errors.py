@@ -3,6 +3,7 @@ raised `ApiError`s, unknown routes, request validation failures and unexpected e
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,15 @@ def _field_of(location: tuple[Any, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+def _body_is_utf8(body: str | None, base64_encoded: bool | None) -> bool:
+    try:
+        if body and base64_encoded:
+            base64.b64decode(body).decode()
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Answer every error of `app` in the error shape."""
     from aws_lambda_powertools.event_handler.exceptions import ServiceError
@@ -100,6 +110,13 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     def unsupported_content_type(error: RequestUnsupportedContentType) -> Response[str]:
         return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "the request body must be application/json")
 
+    def undecodable(error: UnicodeDecodeError) -> Response[str]:
+        # Powertools decodes a base64 body as UTF-8 before it validates anything: a body that is not UTF-8 is
+        # the caller's mistake, not ours (any other decoding error is)
+        if _body_is_utf8(app.current_event.body, app.current_event.is_base64_encoded):
+            return unexpected(error)
+        return error_response(400, "INVALID_REQUEST", "the request body must be JSON in UTF-8", "body")
+
     def service_error(error: ServiceError) -> Response[str]:
         return error_response(error.status_code, "ERROR", str(error.msg))
 
@@ -116,5 +133,6 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(unsupported_content_type)
     app.exception_handler(ServiceError)(service_error)
+    app.exception_handler(UnicodeDecodeError)(undecodable)
     app.not_found(no_route)
     app.exception_handler(Exception)(unexpected)

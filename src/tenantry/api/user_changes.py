@@ -120,7 +120,10 @@ def router(users: Callable[[], UserAdmin] | None) -> Router:
         summary="Require or release MFA for a user (the MfaRequirementChange workflow)",
         operation_id="setUserMfa",
         tags=["users"],
-        responses={202: {"description": "The change is under way"}, **error_responses(400, 401, 403, 404)},
+        responses={
+            202: {"description": "The change is under way", "content": {"application/json": {"model": Accepted}}},
+            **error_responses(400, 401, 403, 404),
+        },
     )
     def set_mfa(id: str, body: MfaChange) -> Response[str]:  # noqa: A002
         caller = managing_caller()
