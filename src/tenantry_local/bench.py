@@ -2,7 +2,8 @@
 
 - time to ready: `make local` started as a separate process, until it prints its ready line (N runs);
 - demo wall time: `make demo` end to end, as a separate process (N runs);
-- state transitions of each onboarding path, and AWS calls made by the functions, from one demo run.
+- state transitions of each onboarding path, and AWS calls made by the functions, from one demo run;
+- the Identity API's figures (tenantry_local.bench_api; alone: `python -m tenantry_local.bench api`).
 """
 
 from __future__ import annotations
@@ -240,7 +241,12 @@ def _in_own_process(figures: Callable[[], None]) -> None:
         raise RuntimeError(f"{figures.__name__} failed (exit code {process.exitcode})")
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    from tenantry_local.bench_api import api_figures
+
+    if argv == ["api"]:  # the Identity API's figures alone: python -m tenantry_local.bench api
+        _in_own_process(api_figures)
+        return 0
     trigger_figures()
     _in_own_process(mfa_figures)
     _in_own_process(calls_per_flow)
@@ -260,6 +266,7 @@ def main() -> int:
     )
     transitions = re.search(r"State transitions: (.*)", output)
     print(f"state transitions per onboarding execution (last demo run): {transitions.group(1) if transitions else '?'}")
+    _in_own_process(api_figures)
     return 0
 
 
@@ -374,4 +381,4 @@ class _MfaBench:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
