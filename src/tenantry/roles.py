@@ -34,6 +34,16 @@ def rank(role: str) -> int:
 MANAGING_ROLES = ("Admin", "SuperUser")
 
 
+# A tenant's machine (an API key with users:write) acts for the tenant, not as a person with a role: it may
+# register the tenant's users, never one who manages users.
+KEY_GRANTS_AT_MOST = "Member"
+
+
+def may_grant_by_key(granted_role: str) -> bool:
+    """Whether an API key may give someone `granted_role`: Member or ReadOnly, never Admin or SuperUser."""
+    return granted_role in ROLES_HIGHEST_FIRST and rank(granted_role) >= rank(KEY_GRANTS_AT_MOST)
+
+
 def may_grant(requester_role: str | None, granted_role: str) -> bool:
     """Whether a user in `requester_role` may give someone `granted_role`.
 

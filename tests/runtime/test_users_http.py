@@ -73,6 +73,34 @@ def test_a_superuser_may_not_register_an_admin_and_nothing_starts(tenantry, api,
     assert len(tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[REGISTRATION])["executions"]) == before
 
 
+def test_a_key_with_users_write_registers_a_member_but_no_superuser(tenantry, api, tenant, people):
+    from tenantry.api_keys import ApiKeyStore
+
+    store = ApiKeyStore(tenantry.outputs["TableName"], tenantry.ddb)
+    _, key = store.create(tenant["tenantId"], people["Admin"]["userId"], "crm", ["users:write"], 1)
+    machine = {"headers": {"X-Api-Key": key}}
+    before = len(tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[REGISTRATION])["executions"])
+    refused = post_user(api, machine, new_user("SuperUser"))
+    assert (refused.status_code, refused.json()["error"]["field"]) == (403, "role")
+    assert len(tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[REGISTRATION])["executions"]) == before
+    answer = post_user(api, machine, new_user("Member"))
+    assert answer.status_code == 202, answer.text
+    execution = tenantry.wait_execution_state(REGISTRATION, f"register-{answer.json()['requestId']}")
+    assert execution["state"] == "IssueActivationCodeAndWait", execution
+    assert "requestedBy" not in json.loads(execution["input"])["detail"]
+
+
+def test_an_oversized_body_answers_413_and_starts_nothing(tenantry, api, people):
+    before = len(tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[REGISTRATION])["executions"])
+    answer = post_user(api, people["Admin"], new_user(name="x" * 20_000))
+    assert (answer.status_code, answer.json()["error"]["code"], answer.json()["error"]["field"]) == (
+        413,
+        "PAYLOAD_TOO_LARGE",
+        "body",
+    )
+    assert len(tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[REGISTRATION])["executions"]) == before
+
+
 @pytest.mark.parametrize("role", ["Member", "ReadOnly"])
 def test_members_and_readonly_users_register_no_one(tenantry, api, people, role):
     before = len(tenantry.sfn.list_executions(stateMachineArn=tenantry.outputs[REGISTRATION])["executions"])

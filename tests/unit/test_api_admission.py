@@ -81,3 +81,18 @@ def test_a_public_route_without_an_authorizer_is_not_refused(api):
     no_authorizer = event("GET", "/openapi.json", None)
     del no_authorizer["requestContext"]["authorizer"]
     assert api.resolve(no_authorizer, None)["statusCode"] == 200
+
+
+def test_an_oversized_body_is_413_naming_the_body_before_any_route_runs(api, reads):
+    from tenantry.api.app import MAX_BODY_CHARACTERS
+
+    request = event("POST", "/users", {"kind": "user", "tenantId": "t", "userId": "u", "role": "Admin"})
+    request["headers"]["content-type"] = "application/json"
+    request["body"] = json.dumps({"email": "a@b.example", "name": "x" * MAX_BODY_CHARACTERS, "role": "Member"})
+    response = api.resolve(request, None)
+    assert response["statusCode"] == 413
+    assert json.loads(response["body"])["error"] == {
+        "code": "PAYLOAD_TOO_LARGE",
+        "message": f"the request body is longer than {MAX_BODY_CHARACTERS} characters",
+        "field": "body",
+    }

@@ -182,10 +182,24 @@ def test_a_key_reads_its_tenants_users_only_with_users_read(call, scopes, status
     assert call("GET", "/users", query={"email": "a@acme.example"}, context=key)[0] == status
 
 
-def test_a_key_registers_no_one_yet(call, fakes):
-    key = {"kind": "key", "tenantId": TENANT_A, "keyId": "k-1", "scopes": "users:read,users:write", "rateLimited": False}
-    assert call("POST", "/users", body=GOOD, context=key)[0] == 403
-    assert fakes.started == []
+@pytest.mark.parametrize(
+    ("scopes", "role", "status"),
+    [
+        ("users:write", "Member", 202),
+        ("users:write", "ReadOnly", 202),
+        ("users:write", "SuperUser", 403),
+        ("users:write", "Admin", 403),
+        ("users:read", "Member", 403),
+    ],
+)
+def test_a_key_with_users_write_registers_users_up_to_member(call, fakes, scopes, role, status):
+    key = {"kind": "key", "tenantId": TENANT_A, "keyId": "k-1", "scopes": scopes, "rateLimited": False}
+    assert call("POST", "/users", body=GOOD | {"role": role}, context=key)[0] == status
+    if status == 202:
+        [started] = fakes.started
+        assert started["tenantId"] == TENANT_A and "requestedBy" not in started  # a key is no user to check
+    else:
+        assert fakes.started == []
 
 
 def test_a_session_that_may_only_set_up_mfa_manages_no_one(call, fakes):

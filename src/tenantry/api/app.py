@@ -13,7 +13,14 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 
 from tenantry.api import api_keys, me, user_changes, users
 from tenantry.api.caller import refusal_from_context
-from tenantry.api.errors import error_response, error_responses, install_error_handlers, rate_limited, unauthenticated
+from tenantry.api.errors import (
+    error_response,
+    error_responses,
+    install_error_handlers,
+    payload_too_large,
+    rate_limited,
+    unauthenticated,
+)
 from tenantry.api.route_caller import authorizer_context, caller_of
 from tenantry.api_keys import ApiKeyStore
 
@@ -78,6 +85,10 @@ def build_resolver(dependencies: Dependencies) -> APIGatewayHttpResolver:
     return app
 
 
+# No request of this API needs more: its bodies are a few fields (profile data blobs, later, set their own limit)
+MAX_BODY_CHARACTERS = 16 * 1024
+
+
 def admit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """The authorizer's verdict, enforced before any route runs, in the error shape: 401 with its reason for a
     request it could not verify, 429 for a key whose requests of this minute are spent (an HTTP API authorizer
@@ -87,8 +98,10 @@ def admit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Respo
     caller = caller_of(app.current_event)
     if error is None and caller is not None and caller.rate_limited:
         error = rate_limited()
+    if error is None and len(app.current_event.body or "") > MAX_BODY_CHARACTERS:
+        error = payload_too_large(MAX_BODY_CHARACTERS)
     if error is not None:
-        return error_response(error.status, error.code, error.message)
+        return error_response(error.status, error.code, error.message, error.field)
     return next_middleware(app)
 
 
@@ -101,7 +114,8 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     """Powertools' generated document, with its validation answers as this API gives them: Powertools documents
     a 422 with its own body on every route, where the API answers 400 in the error shape (tenantry.api.errors),
     and only on routes that take input. Every route may answer 429: a key past its limit gets it before any route
-    runs (refuse_rate_limited_keys). A 204 is documented without a body, as it is answered."""
+    runs (`admit`), and every route that takes a body may answer 413. A 204 is documented without a body, as it
+    is answered."""
     document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
     for path in document.get("paths", {}).values():
         for operation in path.values():
@@ -109,6 +123,8 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             if responses.pop("422", None) is not None and (operation.get("parameters") or operation.get("requestBody")):
                 responses.setdefault("400", error_responses(400)[400] | {"content": ERROR_CONTENT})
             responses.setdefault("429", error_responses(429)[429] | {"content": ERROR_CONTENT})
+            if operation.get("requestBody"):
+                responses.setdefault("413", error_responses(413)[413] | {"content": ERROR_CONTENT})
             if "204" in responses:  # Powertools documents a JSON body for every status; a 204 has none
                 responses["204"].pop("content", None)
     schemas = document.get("components", {}).get("schemas", {})

@@ -51,6 +51,10 @@ def rate_limited() -> ApiError:
     return ApiError(429, "RATE_LIMITED", "this API key's requests for this minute are spent; retry in the next minute")
 
 
+def payload_too_large(limit: int) -> ApiError:
+    return ApiError(413, "PAYLOAD_TOO_LARGE", f"the request body is longer than {limit} characters", "body")
+
+
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response[str]:
     from aws_lambda_powertools.event_handler import Response, content_types
 
@@ -68,6 +72,7 @@ def error_responses(*statuses: int) -> dict[int, Any]:
         401: "Not authenticated",
         403: "Not allowed",
         404: "Not found",
+        413: "Request body too large",
         429: "Too many requests",
     }
     return {

@@ -5,7 +5,8 @@ checks the input, says 403 up front when the role rule (tenantry.roles.may_grant
 refuses, and names the request. Reads are the caller's tenant's only: a user of another tenant answers 404.
 
 Who may is `route_caller.require`'s: Admins and SuperUsers, and for the reads a tenant's key with `users:read`.
-A key may not register users yet (`users:write`): having no role, what it may grant is still to be decided.
+A key with `users:write` registers users up to Member (`roles.may_grant_by_key`): a tenant's machine acts for
+the tenant, not as a person with a role, so it never creates someone who manages users.
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantry import schemas
-from tenantry.api.caller import Caller
+from tenantry.api.caller import KEY, USER, Caller
 from tenantry.api.errors import ApiError, error_responses, not_found
 from tenantry.api.me import Profile, ProfileLookup, profile_of
 from tenantry.api.route_caller import require, verified_caller
-from tenantry.roles import MANAGING_ROLES, may_grant
+from tenantry.roles import KEY_GRANTS_AT_MOST, MANAGING_ROLES, may_grant, may_grant_by_key
 from tenantry.user_directory import SearchField, SearchPage
 
 REGISTRATION_REQUESTED = "UserRegistrationRequested"
 READ_SCOPE = "users:read"
+WRITE_SCOPE = "users:write"
 SOURCE = "tenantry.identity-api"  # the `source` of the workflow input, where a bus request has its sender's
 
 # a valid UserRegistrationRequested detail -> True when its request id had already started its execution
@@ -67,7 +69,8 @@ def request_id_for(caller: Caller, idempotency_key: str | None) -> str:
     the same key from the same caller names the same request (and so the same execution) again."""
     if idempotency_key is None:
         return f"api-{uuid.uuid4().hex}"
-    digest = hashlib.sha256("\n".join((caller.tenant_id, caller.user_id, idempotency_key)).encode()).hexdigest()
+    who = caller.user_id or f"key:{caller.key_id}"  # a key's requests are its own, not a user's
+    digest = hashlib.sha256("\n".join((caller.tenant_id, who, idempotency_key)).encode()).hexdigest()
     return f"api-{digest[:40]}"
 
 
@@ -116,14 +119,19 @@ def router(profiles: ProfileLookup, start_registration: RegistrationStarter, sea
             str | None, Header(alias="idempotency-key", min_length=1, max_length=200, description="Idempotency-Key")
         ] = None,
     ) -> Response[str]:
-        # Keys (users:write) not yet: what a key may grant, having no role, is still to be decided
-        caller = require(verified_caller(users), roles=MANAGING_ROLES)
+        caller = require(verified_caller(users), roles=MANAGING_ROLES, scope=WRITE_SCOPE)
         request_id = request_id_for(caller, idempotency_key)
-        detail = body.model_dump() | {"requestId": request_id, "tenantId": caller.tenant_id, "requestedBy": caller.user_id}
+        detail = body.model_dump() | {"requestId": request_id, "tenantId": caller.tenant_id}
+        if caller.kind == USER:  # the workflow applies the role rule to the requester as Cognito knows them
+            detail["requestedBy"] = caller.user_id
         found = schemas.violations(REGISTRATION_REQUESTED, detail)
         if found:
             raise ApiError(400, "INVALID_REQUEST", "; ".join(v.message for v in found), found[0].field)
-        if not may_grant(caller.role, body.role):  # the workflow's own rule: said here, before anything starts
+        if caller.kind == KEY and not may_grant_by_key(body.role):
+            raise ApiError(
+                403, "ROLE_NOT_ALLOWED", f"an API key registers users up to {KEY_GRANTS_AT_MOST}, not {body.role}", "role"
+            )
+        if caller.kind == USER and not may_grant(caller.role, body.role):  # the workflow's rule, said before it starts
             raise ApiError(403, "ROLE_NOT_ALLOWED", f"a {caller.role} cannot register a {body.role}", "role")
         start_registration(detail)
         accepted = RegistrationAccepted(requestId=request_id).model_dump_json()
