@@ -35,3 +35,6 @@ def onboarding_request(request_id: str, isolation: str = "shared", **overrides: 
     }
     detail.update(overrides)
     return detail
+
+
+UNIT_TABLE = "test-table"  # the moto table of the unit tests' `ddb` fixture (tests/unit/conftest.py)

@@ -81,6 +81,18 @@ class Tenantry(TenantryClient):
         """The Authorization header of a fresh sign-in of `user`, for the Identity API."""
         return {"Authorization": f"Bearer {self.tokens(user)['AccessToken']}"}
 
+    def stranger_token(self) -> str:
+        """An access token of a user pool registered for no tenant (same region, same signing key offline)."""
+        pool = self.cognito.create_user_pool(PoolName=self.request_id("stranger-pool"))["UserPool"]["Id"]
+        client = self.cognito.create_user_pool_client(
+            UserPoolId=pool, ClientName="stranger", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+        )["UserPoolClient"]["ClientId"]
+        self.cognito.admin_create_user(UserPoolId=pool, Username="mallory@example.com", MessageAction="SUPPRESS")
+        self.cognito.admin_set_user_password(
+            UserPoolId=pool, Username="mallory@example.com", Password="Correct-Horse-9", Permanent=True
+        )
+        return str(self.sign_in(client, "mallory@example.com", "Correct-Horse-9")["AuthenticationResult"]["AccessToken"])
+
     def arm_fault(self, **spec: Any) -> None:
         self.rt.faults.arm(spec)
 

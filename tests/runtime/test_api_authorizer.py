@@ -95,14 +95,7 @@ def test_an_id_token_is_not_an_access_token(runtime, tenantry, users):
 
 
 def test_a_token_of_a_pool_not_registered_for_a_tenant_is_not_authorized(runtime, tenantry):
-    cognito = tenantry.cognito
-    pool = cognito.create_user_pool(PoolName=tenantry.request_id("stranger-pool"))["UserPool"]["Id"]
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool, ClientName="stranger", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
-    )["UserPoolClient"]["ClientId"]
-    cognito.admin_create_user(UserPoolId=pool, Username="mallory@example.com", MessageAction="SUPPRESS")
-    cognito.admin_set_user_password(UserPoolId=pool, Username="mallory@example.com", Password="Correct-Horse-9", Permanent=True)
-    token = tenantry.sign_in(client, "mallory@example.com", "Correct-Horse-9")["AuthenticationResult"]["AccessToken"]
+    token = tenantry.stranger_token()
     assert refusal(authorize(runtime, f"Bearer {token}")) == "TOKEN_UNKNOWN_ISSUER"
 
 

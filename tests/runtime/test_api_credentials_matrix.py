@@ -9,7 +9,6 @@ import base64
 import gzip
 import json
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -60,17 +59,9 @@ def forged_expired(token):
 @pytest.fixture(scope="module")
 def credentials(tenantry, tenant):
     """name -> (headers, the status every route answers, the error code)."""
-    cognito = tenantry.cognito
     member = tenantry.active_user(tenant, "Member")
     good = tenantry.tokens(member)["AccessToken"]
-    # a pool registered for no tenant
-    pool = cognito.create_user_pool(PoolName=f"stranger-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool, ClientName="s", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
-    )["UserPoolClient"]["ClientId"]
-    cognito.admin_create_user(UserPoolId=pool, Username="mallory@example.com", MessageAction="SUPPRESS")
-    cognito.admin_set_user_password(UserPoolId=pool, Username="mallory@example.com", Password="Correct-Horse-9", Permanent=True)
-    stranger = tenantry.sign_in(client, "mallory@example.com", "Correct-Horse-9")["AuthenticationResult"]["AccessToken"]
+    stranger = tenantry.stranger_token()  # a pool registered for no tenant
     # a revoked session: the user's token from before an Admin revoked their sessions
     revoked_user = tenantry.active_user(tenant, "Member")
     revoked = tenantry.tokens(revoked_user)["AccessToken"]

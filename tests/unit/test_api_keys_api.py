@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
+from helpers import UNIT_TABLE as TABLE
 from tenantry.api.app import Dependencies, build_resolver
 from tenantry.api.authorizer import authorize
 from tenantry.api.caller import caller_context, caller_from_context, key_context
@@ -17,7 +16,6 @@ from tenantry.api.errors import ApiError
 from tenantry.api.route_caller import require
 from tenantry.api_keys import ApiKeyStore, RefusedKey, VerifiedKey
 
-TABLE = "test-table"
 TENANT_A, TENANT_B = "t-acme", "t-globex"
 KEY = VerifiedKey("0123456789abcdef", TENANT_A, ["users:read", "users:write"], 3)
 
@@ -120,26 +118,8 @@ def test_require_lets_a_key_in_only_within_its_scopes_and_a_user_only_within_the
 
 # ------------------------------------------------------------------------------------- the routes
 @pytest.fixture
-def store():
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "ByTenant",
-                    "KeySchema": [
-                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-        )
-        yield ApiKeyStore(TABLE, client)
+def store(ddb):
+    return ApiKeyStore(TABLE, ddb)
 
 
 @pytest.fixture
