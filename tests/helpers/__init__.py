@@ -38,3 +38,37 @@ def onboarding_request(request_id: str, isolation: str = "shared", **overrides: 
 
 
 UNIT_TABLE = "test-table"  # the moto table of the unit tests' `ddb` fixture (tests/unit/conftest.py)
+
+
+def api_event(method, path, context=None, *, body=None, headers=None, query=None):
+    """An API Gateway HTTP API (payload format 2.0) proxy event, as the Identity API's function gets it after
+    the authorizer: `context` is what the authorizer passed on (None: a route without one); `body` a dict
+    (sent as JSON) or the raw text; `query` a dict or the raw query string."""
+    import json
+    from urllib.parse import parse_qsl, urlencode
+
+    raw_query = query if isinstance(query, str) else urlencode(query or {})
+    request_context = {
+        "accountId": "123456789012",
+        "apiId": "api-id",
+        "domainName": "api-id.execute-api.us-east-1.amazonaws.com",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "pytest"},
+        "requestId": "r-1",
+        "routeKey": f"{method} {path}",
+        "stage": "$default",
+        "time": "23/Nov/2026:18:00:00 +0000",
+        "timeEpoch": 1795456800000,
+    }
+    if context is not None:
+        request_context["authorizer"] = {"lambda": context}
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "queryStringParameters": dict(parse_qsl(raw_query)) or None,
+        "headers": {"host": "api-id.execute-api.us-east-1.amazonaws.com", "content-type": "application/json", **(headers or {})},
+        "requestContext": request_context,
+        "body": body if isinstance(body, str) or body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, api_event
 from tenantry_local.lambda_worker import load_handler
 from tenantry_local.provisioner import definition_document
 from tenantry_local.sam import local_path, to_cloudformation
@@ -379,20 +379,7 @@ def test_the_identity_api_handlers_calls_are_allowed_by_its_policy(monkeypatch):
         "isolation": "shared",
         "mfaSetupOnly": False,
     }
-    event = {
-        "version": "2.0",
-        "routeKey": "GET /me",
-        "rawPath": "/me",
-        "rawQueryString": "",
-        "headers": {},
-        "requestContext": {
-            "http": {"method": "GET", "path": "/me"},
-            "requestId": "r-1",
-            "stage": "$default",
-            "authorizer": {"lambda": context},
-        },
-        "isBase64Encoded": False,
-    }
+    event = api_event("GET", "/me", context)
     calls = calls_of_handler("IdentityApiFunction", event, lambda operation, parameters: {}, monkeypatch)
     assert calls
     assert missing_function_permissions("IdentityApiFunction", calls) == []
@@ -414,21 +401,7 @@ def test_the_function_policy_check_catches_a_missing_permission():
 def user_change_event(method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
     """A payload 2.0 request of an Admin of tenant t-1 (as the authorizer hands it on)."""
     context = {"tenantId": "t-1", "userId": "admin-1", "role": "Admin", "username": "ada", "isolation": "shared"}
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json"},
-        "body": json.dumps(body) if body is not None else None,
-        "requestContext": {
-            "http": {"method": method, "path": path},
-            "requestId": "r-1",
-            "stage": "$default",
-            "authorizer": {"lambda": context},
-        },
-        "isBase64Encoded": False,
-    }
+    return dict(api_event(method, path, context, body=body))
 
 
 USER_CHANGES = [

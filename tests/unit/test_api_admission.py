@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from helpers import api_event
 from tenantry.api.app import Dependencies, build_resolver
 from tenantry.api.authorizer import authorize
 from tenantry.api_keys import ApiKeyStore
@@ -14,25 +15,7 @@ from tenantry.tokens import TokenRejected
 
 
 def event(method, path, context):
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"host": "api.example"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "t"},
-            "requestId": "r",
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "time": "23/Nov/2026:18:00:00 +0000",
-            "timeEpoch": 0,
-            "authorizer": {"lambda": context},
-        },
-        "isBase64Encoded": False,
-    }
+    return api_event(method, path, context)
 
 
 @pytest.fixture
@@ -79,7 +62,6 @@ def test_an_unverified_request_is_401_with_its_reason_and_no_route_runs(api, rea
 
 def test_a_public_route_without_an_authorizer_is_not_refused(api):
     no_authorizer = event("GET", "/openapi.json", None)
-    del no_authorizer["requestContext"]["authorizer"]
     assert api.resolve(no_authorizer, None)["statusCode"] == 200
 
 

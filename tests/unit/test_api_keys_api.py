@@ -9,6 +9,7 @@ import json
 import pytest
 
 from helpers import UNIT_TABLE as TABLE
+from helpers import api_event
 from tenantry.api.app import Dependencies, build_resolver
 from tenantry.api.authorizer import authorize
 from tenantry.api.caller import caller_context, caller_from_context, key_context
@@ -127,21 +128,7 @@ def api(store):
     app = build_resolver(Dependencies(profiles=lambda user_id: None, api_keys=lambda: store))
 
     def call(method, path, context, body=None):
-        event = {
-            "version": "2.0",
-            "routeKey": f"{method} {path}",
-            "rawPath": path,
-            "rawQueryString": "",
-            "headers": {"content-type": "application/json"},
-            "requestContext": {
-                "http": {"method": method, "path": path},
-                "requestId": "r-1",
-                "stage": "$default",
-                "authorizer": {"lambda": context},
-            },
-            "body": json.dumps(body) if body is not None else None,
-            "isBase64Encoded": False,
-        }
+        event = api_event(method, path, context, body=body)
         response = app.resolve(event, None)
         return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 

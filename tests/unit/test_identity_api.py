@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from helpers import ROOT
+from helpers import ROOT, api_event
 from tenantry.api.app import Dependencies, build_resolver
 from tenantry.api.caller import caller_context
 from tenantry.api_keys import ApiKeyStore
@@ -50,30 +50,7 @@ def claims(user_id, tenant_id, role="Admin"):
 
 
 def http_event(method, path, authorizer_context=None, headers=None, query=""):
-    """An API Gateway HTTP API (payload format 2.0) proxy event, as in the AWS documentation."""
-    request_context = {
-        "accountId": "123456789012",
-        "apiId": "api-id",
-        "domainName": "api-id.execute-api.us-east-1.amazonaws.com",
-        "domainPrefix": "api-id",
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "pytest"},
-        "requestId": "JKJaXmPLvHcESHA=",
-        "routeKey": f"{method} {path}",
-        "stage": "$default",
-        "time": "23/Nov/2026:18:00:00 +0000",
-        "timeEpoch": 1795456800000,
-    }
-    if authorizer_context is not None:
-        request_context["authorizer"] = {"lambda": authorizer_context}
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"host": "api-id.execute-api.us-east-1.amazonaws.com", "user-agent": "pytest", **(headers or {})},
-        "requestContext": request_context,
-        "isBase64Encoded": False,
-    }
+    return api_event(method, path, authorizer_context, headers=headers, query=query)
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
-from urllib.parse import urlencode
 
 import pytest
 
+from helpers import api_event
 from tenantry.api.app import Dependencies, build_resolver
 from tenantry.api.caller import caller_context
 from tenantry.api.users import decode_cursor, encode_cursor
@@ -71,24 +71,7 @@ def call(fakes):
         context = context or caller_context(
             {"sub": user, "tenant_id": tenant, "role": role, "username": "someone", "isolation": "shared"}
         )
-        raw_body = body if isinstance(body, str) or body is None else json.dumps(body)
-        event = {
-            "version": "2.0",
-            "routeKey": f"{method} {path}",
-            "rawPath": path,
-            "rawQueryString": urlencode(query or {}),
-            "queryStringParameters": query or None,
-            "headers": {"content-type": "application/json", **(headers or {})},
-            "requestContext": {
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "t"},
-                "requestId": "r-1",
-                "routeKey": f"{method} {path}",
-                "stage": "$default",
-                "authorizer": {"lambda": context},
-            },
-            "body": raw_body,
-            "isBase64Encoded": False,
-        }
+        event = api_event(method, path, context, body=body, headers=headers, query=query)
         answer = app.resolve(event, None)
         return answer["statusCode"], json.loads(answer["body"]) if answer.get("body") else None
 
