@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tenantry_local.client import TenantryClient, free_port
+from tenantry_local.client import TenantryClient, free_port, totp_code
 from tenantry_local.subprocess_runtime import make_local
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -214,8 +214,8 @@ def _post_auth_with_required_mfa(invocations: int) -> list[float]:
     access = cognito.initiate_auth(
         ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "u", "PASSWORD": "Correct-Horse-9"}
     )["AuthenticationResult"]["AccessToken"]
-    cognito.associate_software_token(AccessToken=access)
-    cognito.verify_software_token(AccessToken=access, UserCode="123456")
+    secret = cognito.associate_software_token(AccessToken=access)["SecretCode"]
+    cognito.verify_software_token(AccessToken=access, UserCode=totp_code(secret))
     cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
     event = json.loads((PROJECT / "schemas" / "cognito" / "PostAuthentication_Authentication.json").read_text())
     event["userPoolId"], event["userName"] = pool, "u"
@@ -331,7 +331,8 @@ class _MfaBench:
         self._require(True)
 
     def sign_in(self):
-        result = self.client.sign_in(self.tenant["appClientId"], self.user["username"], self.PASSWORD, mfa_code="123456")
+        code = self.client.totp_now()
+        result = self.client.sign_in(self.tenant["appClientId"], self.user["username"], self.PASSWORD, mfa_code=code)
         return result["AuthenticationResult"]
 
     def _require(self, required, wait_for_the_stream=True):

@@ -11,8 +11,12 @@ demo, the bench and the tests.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -26,6 +30,23 @@ from tenantry.keys import profile_key
 ClientFactory = Callable[[str], Any]  # service name -> boto3 client, like boto3.Session().client
 WAITING_FOR_ACTIVATION = "IssueActivationCodeAndWait"
 POLL_SECONDS = 0.05
+
+
+TOTP_STEP_SECONDS = 30
+
+
+def totp_code(secret: str, at: float | None = None) -> str:
+    """The 6-digit code an authenticator app shows now for a base32 `secret` (RFC 6238: SHA-1, 30 s steps), as
+    Cognito checks it. Within the last 2 s of a step it waits for the next one, so the code is still good when it
+    arrives (Cognito accepts the current step only)."""
+    now = time.time() if at is None else at
+    if at is None and TOTP_STEP_SECONDS - now % TOTP_STEP_SECONDS < 2:
+        time.sleep(TOTP_STEP_SECONDS - now % TOTP_STEP_SECONDS + 0.05)
+        now = time.time()
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(now) // TOTP_STEP_SECONDS), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def free_port(preferred: int = 0) -> int:
@@ -118,6 +139,7 @@ class TenantryClient:
         self.outputs = dict(outputs)
         self.settle = settle
         self.source = source
+        self.totp_secret = ""  # of the authenticator set up last (set_up_totp)
         self.events = client("events")
         self.sfn = client("stepfunctions")
         self.ddb = client("dynamodb")
@@ -125,6 +147,10 @@ class TenantryClient:
         self._client = client
         self._outbound = outbound
         self._watcher_name = watcher_name
+
+    def aws(self, service: str) -> Any:
+        """A client of any other service, made as this client's own are."""
+        return self._client(service)
 
     @classmethod
     def for_endpoint(
@@ -300,13 +326,20 @@ class TenantryClient:
             )
         return result
 
-    def set_up_totp(self, access_token: str, code: str = "123456") -> None:
-        """What the user does in the app: associate an authenticator, verify it, prefer it."""
-        self.cognito.associate_software_token(AccessToken=access_token)
-        self.cognito.verify_software_token(AccessToken=access_token, UserCode=code)
+    def set_up_totp(self, access_token: str) -> str:
+        """What the user does in the app: associate an authenticator, verify it with its code, prefer it; the
+        authenticator's secret (`totp_code(secret)` is the code it shows)."""
+        secret: str = self.cognito.associate_software_token(AccessToken=access_token)["SecretCode"]
+        self.totp_secret = secret
+        self.cognito.verify_software_token(AccessToken=access_token, UserCode=totp_code(secret))
         self.cognito.set_user_mfa_preference(
             AccessToken=access_token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
         )
+        return secret
+
+    def totp_now(self) -> str:
+        """The current code of the authenticator set up last (`set_up_totp`)."""
+        return totp_code(self.totp_secret)
 
     def refresh_refused(self, client_id: str, refresh_token: str) -> bool:
         """Whether Cognito refuses the refresh token (the user's sessions were revoked)."""

@@ -85,6 +85,8 @@ class LogRouter:
         self._thread = threading.Thread(target=self._flush_loop, name="log-subscriptions", daemon=True)
         self._thread.start()
         self.delivered = 0
+        # Readers of every line written from now on, (log group, line) -> None: the demo checks its lines for secrets
+        self.taps: list[Any] = []
 
     def subscribe(self, name: str, log_group: str, pattern: str, destination_arn: str) -> None:
         subscription = Subscription(name, log_group, pattern, destination_arn)
@@ -95,6 +97,8 @@ class LogRouter:
     def write(self, log_group: str, log_stream: str, line: str) -> None:
         line = line.rstrip("\n")
         self._append_to_file(log_group, line)
+        for tap in list(self.taps):
+            tap(log_group, line)
         for subscription in self._subscriptions.get(log_group, []):
             if subscription.matches(line):
                 with self._lock:

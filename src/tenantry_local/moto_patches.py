@@ -13,13 +13,17 @@ Cognito triggers, the API middleware chain), through the services a running Loca
 from __future__ import annotations
 
 import copy
+import hmac
 import json
 import logging
+import secrets
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from tenantry_local import binding
+from tenantry_local import binding, s3_post_policy
+from tenantry_local import cognito_mailbox as _mailbox
 from tenantry_local import cognito_triggers as _triggers
 from tenantry_local.api_calls import ApiCall, run_chain
 from tenantry_local.rule_delivery import delivered_by_runtime
@@ -267,6 +271,15 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
         setattr(cls, name, wrapper)
 
 
+def _marked(function: Any, mark: str) -> bool:
+    """Whether `function`, or a function it wraps (a later patch's wrapper keeps it as `__wrapped__`), has `mark`."""
+    while function is not None:
+        if getattr(function, mark, False):
+            return True
+        function = getattr(function, "__wrapped__", None)
+    return False
+
+
 def _check_cognito() -> bool:
     from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool
 
@@ -278,8 +291,64 @@ def _check_cognito() -> bool:
         "confirm_forgot_password",
         "update_user_attributes",
     ]
-    return all(getattr(getattr(CognitoIdpBackend, n), "_tenantry", False) for n in names) and all(
+    return all(_marked(getattr(CognitoIdpBackend, n), "_tenantry") for n in names) and all(
         getattr(getattr(CognitoIdpUserPool, n), "_tenantry", False) for n in ("create_refresh_token", "create_jwt")
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# 5b. Cognito's forgotten-password codes as Cognito makes, mails and checks them: moto makes a code it hands
+#     back to the caller in a response header, and later accepts any code that does not look like its own.
+FORGOT_PASSWORD_CODE_SECONDS = 3600  # a ForgotPassword code is good for an hour
+
+
+def _patch_cognito_forgot_password() -> None:
+    from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    forgot_password = CognitoIdpBackend.forgot_password
+    confirm_forgot_password = CognitoIdpBackend.confirm_forgot_password
+
+    def forgot_password_(self: Any, client_id: str, username: str) -> Any:
+        # A 6-digit code, valid for an hour, mailed to the user (here: the runtime's mailbox), never
+        # handed back to the caller (moto returns it in a response header, and accepts any other code later).
+        _, details = forgot_password(self, client_id, username)
+        pool = _triggers.pool_of_client(self, client_id)
+        user = pool._get_user(username) if pool is not None else None
+        if user is not None:
+            user.confirmation_code = f"{secrets.randbelow(1_000_000):06d}"
+            user.confirmation_code_issued_at = time.time()
+            email = user.attribute_lookup.get("email")
+            _mailbox.deliver(pool.id, user.username, email, "ForgotPassword", user.confirmation_code)
+        return None, details
+
+    def confirm_forgot_password_(self: Any, client_id: str, username: str, password: str, confirmation_code: str) -> Any:
+        pool = _triggers.pool_of_client(self, client_id)
+        user = pool._get_user(username) if pool is not None else None
+        if user is not None:  # (moto answers an unknown user or client itself)
+            issued = getattr(user, "confirmation_code_issued_at", 0.0)
+            if user.confirmation_code is None or time.time() - issued > FORGOT_PASSWORD_CODE_SECONDS:
+                raise ExpiredCodeException("Invalid code provided, please request a code again.")
+            if not hmac.compare_digest(str(user.confirmation_code), confirmation_code):
+                raise CodeMismatchException("Invalid verification code provided, please try again.")
+            self._validate_password(pool.id, password)  # as Cognito: the pool's password policy applies here too
+        return confirm_forgot_password(self, client_id, username, password, confirmation_code)
+
+    wrappers: tuple[tuple[str, Any], ...] = (
+        ("forgot_password", forgot_password_),
+        ("confirm_forgot_password", confirm_forgot_password_),
+    )
+    for name, wrapper in wrappers:
+        wrapper._tenantry_codes = True
+        wrapper.__wrapped__ = getattr(CognitoIdpBackend, name)  # the trigger patch's wrapper stays checkable
+        setattr(CognitoIdpBackend, name, wrapper)
+
+
+def _check_cognito_forgot_password() -> bool:
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    return all(
+        getattr(getattr(CognitoIdpBackend, n), "_tenantry_codes", False) for n in ("forgot_password", "confirm_forgot_password")
     )
 
 
@@ -402,6 +471,31 @@ def _check_sfn_executes() -> bool:
     return default_user_config["stepfunctions"]["execute_state_machine"] is True
 
 
+# ---------------------------------------------------------------------------------------------------
+# 9. S3 event notifications to a function: S3 invokes it asynchronously, moto synchronously inside the upload
+#    request (the uploader would wait for the function, and see nothing of a failure only S3 should see).
+def _patch_s3_notifications_async() -> None:
+    from moto.s3 import notifications
+
+    def invoke_asynchronously(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        from moto.awslambda.utils import get_backend
+
+        try:
+            function = get_backend(account_id, region_name).get_function(fn_arn)
+            function.invoke(json.dumps(event_body), {"X-Amz-Invocation-Type": "Event"}, {})
+        except Exception:  # as moto's own: a missing function does not fail the upload that notifies it
+            logging.getLogger(__name__).warning("S3 notification to %s not delivered", fn_arn, exc_info=True)
+
+    invoke_asynchronously._tenantry = True  # type: ignore[attr-defined]
+    notifications._invoke_awslambda = invoke_asynchronously
+
+
+def _check_s3_notifications_async() -> bool:
+    from moto.s3 import notifications
+
+    return getattr(notifications._invoke_awslambda, "_tenantry", False)
+
+
 PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "sfn_executes_state_machines": (_patch_sfn_executes, _check_sfn_executes),
     "sfn_cognito_sdk_integration": (_patch_sfn_cognito_sdk, _check_sfn_cognito_sdk),
@@ -409,8 +503,12 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
     "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
+    "cognito_forgot_password_codes": (_patch_cognito_forgot_password, _check_cognito_forgot_password),
     "api_call_middleware": (_patch_api_middleware, _check_api_middleware),
     "dynamodb_isolation": (_patch_dynamodb_isolation, _check_dynamodb_isolation),
+    # S3 POST object uploads are held to their POST policy and signature (moto stores any): tenantry_local.s3_post_policy
+    "s3_post_policy": (s3_post_policy.patch_moto, s3_post_policy.moto_is_patched),
+    "s3_notifications_invoke_asynchronously": (_patch_s3_notifications_async, _check_s3_notifications_async),
 }
 
 

@@ -131,6 +131,8 @@ class LocalRuntime:
         # moto's Step Functions interpreter calls the server on localhost:$MOTO_PORT; clients made in
         # this process (provisioning, the demo) need a region and some credentials.
         os.environ["MOTO_PORT"] = str(self.port)
+        # As Cognito does: a TOTP code must be the authenticator's current one (moto accepts any code without it).
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
         for key, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}.items():
             os.environ.setdefault(key, value)
 

@@ -80,6 +80,10 @@ class _TenantryRoutes:
             from tenantry_local.schedules import fire_all
 
             return _json({"fired": fire_all(runtime.rules)})
+        if path == "/_tenantry/cognito/messages":
+            from tenantry_local.cognito_mailbox import messages
+
+            return _json({"messages": messages()})
         if path == "/_tenantry/settled":
             return _json({"settled": runtime.settled()})
         if path == "/_tenantry/faults":

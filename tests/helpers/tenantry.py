@@ -61,8 +61,13 @@ class Tenantry(TenantryClient):
         pools = self.cognito.list_user_pools(MaxResults=60)["UserPools"]
         return [p for p in pools if p["Name"] == name]
 
+    def users_of_pool(self, pool_id: str) -> list[dict[str, Any]]:
+        """Every user of the pool, every page (the shared pool holds every test's users)."""
+        pages = self.cognito.get_paginator("list_users").paginate(UserPoolId=pool_id)
+        return [user for page in pages for user in page["Users"]]
+
     def shared_users_of(self, tenant_id: str) -> list[dict[str, Any]]:
-        users = self.cognito.list_users(UserPoolId=self.outputs["SharedUserPoolId"])["Users"]
+        users = self.users_of_pool(self.outputs["SharedUserPoolId"])
         return [u for u in users if u["Username"].startswith(f"{tenant_id}/")]
 
     def profiles_of(self, tenant_id: str) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ def sign_in(tenantry, user, mfa_code=None):
 
 def set_up_totp(tenantry, user):
     """What the user does in the app: associate an authenticator, verify it, prefer it."""
-    tenantry.set_up_totp(sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"])
+    tenantry.set_up_totp(sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]["AccessToken"])
     wait_compliance_idle(tenantry)  # the checks these calls started (CloudTrail) have decided
 
 
@@ -194,7 +194,7 @@ def test_a_user_who_switches_off_required_mfa_is_thrown_out_at_sign_in(tenantry,
     change_mfa(tenantry, tenant, user, True)
     wait_compliance_end(tenantry, user["userId"], "Compliant")
     tokens, calls = admin_get_user_calls(
-        tenantry.rt, user, lambda: sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]
+        tenantry.rt, user, lambda: sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]
     )
     assert calls == 1  # post authentication checks the real MFA once
     # When they switch their TOTP off with their own access token
@@ -211,7 +211,7 @@ def test_a_user_who_switches_off_required_mfa_is_thrown_out_at_sign_in(tenantry,
     run = assert_thrown_out(tenantry, outbound, tenant, user, tokens, "sign-in")
     assert "RestoreTotp" in tenantry.states(run["executionArn"])
     # The way back in is with MFA
-    assert sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"]
+    assert sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]["AccessToken"]
 
 
 def test_a_user_without_required_mfa_signs_in_with_no_aws_call(tenantry, tenant):
@@ -225,7 +225,7 @@ def test_repeated_and_simultaneous_detections_revoke_once(tenantry, outbound, te
     set_up_totp(tenantry, user)
     change_mfa(tenantry, tenant, user, True)
     wait_compliance_end(tenantry, user["userId"], "Compliant")
-    access = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]["AccessToken"]
+    access = sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]["AccessToken"]
     tenantry.cognito.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": False})
     # The same detection twice, and two other detections of the same switch-off, all at once
     detections = [f"dup-{user['userId']}", f"dup-{user['userId']}", f"other-a-{user['userId']}", f"other-b-{user['userId']}"]
@@ -257,7 +257,7 @@ def test_switching_mfa_off_is_caught_from_cloudtrail_without_a_sign_in(tenantry,
     set_up_totp(tenantry, user)
     change_mfa(tenantry, tenant, user, True)
     wait_compliance_end(tenantry, user["userId"], "Compliant")
-    tokens = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]
+    tokens = sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]
     # The user's own SetUserMFAPreference is the detection: no sign-in needed
     tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
     run = assert_thrown_out(tenantry, outbound, tenant, user, tokens, "cloudtrail")
@@ -297,7 +297,7 @@ def test_the_sweep_checks_recently_active_users_only(tenantry, outbound, tenant,
         set_up_totp(tenantry, user)
         change_mfa(tenantry, tenant, user, True)
         wait_compliance_end(tenantry, user["userId"], "Compliant")
-    tokens = sign_in(tenantry, active, mfa_code="123456")["AuthenticationResult"]
+    tokens = sign_in(tenantry, active, mfa_code=tenantry.totp_now())["AuthenticationResult"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "lastSignInDay" not in tenantry.item(f"USER#{active['userId']}", "PROFILE"):
         time.sleep(0.1)
@@ -327,7 +327,7 @@ def test_the_sweep_checks_recently_active_users_only(tenantry, outbound, tenant,
 def test_a_switch_off_racing_a_requirement_change_is_caught_by_the_change_check(tenantry, outbound, tenant, without_cloudtrail):
     user = tenantry.active_user(tenant, "Member")
     set_up_totp(tenantry, user)
-    tokens = sign_in(tenantry, user, mfa_code="123456")["AuthenticationResult"]
+    tokens = sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]
     # The change commits while the stream consumer lags; meanwhile the user switches their TOTP off
     tenantry.rt.streams.pause()
     try:

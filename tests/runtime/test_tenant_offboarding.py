@@ -30,7 +30,7 @@ def offboard(tenantry, tenant_id):
 
 def sign_in_admin(tenantry, tenant):
     pool, client = tenant["userPoolId"], tenant["appClientId"]
-    username = tenantry.cognito.list_users(UserPoolId=pool)["Users"]
+    username = tenantry.users_of_pool(pool)
     username = next(u["Username"] for u in username if u["Username"].endswith(tenant["adminEmail"]))
     tenantry.cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password="Correct-Horse-9", Permanent=True)
     auth = tenantry.cognito.initiate_auth(

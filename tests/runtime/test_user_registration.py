@@ -201,7 +201,7 @@ def test_the_same_request_twice_and_at_once_gives_one_user(tenantry, outbound, t
     assert endings == ["DuplicateRequestIgnored", "IssueActivationCodeAndWait"]
     users = [
         u
-        for u in tenantry.cognito.list_users(UserPoolId=tenant["userPoolId"])["Users"]
+        for u in tenantry.users_of_pool(tenant["userPoolId"])
         if u["Username"].endswith(f"/{request_id}@example.com")
     ]
     assert len(users) == 1
@@ -230,7 +230,7 @@ def test_the_same_email_in_two_tenants_is_two_users(tenantry, outbound, tenants,
     assert len(set(created)) == 2
     usernames = [
         u["Username"]
-        for u in tenantry.cognito.list_users(UserPoolId=tenants["shared"]["userPoolId"])["Users"]
+        for u in tenantry.users_of_pool(tenants["shared"]["userPoolId"])
         if u["Username"].endswith(f"/{email}")
     ]
     assert sorted(usernames) == sorted(f"{t['tenantId']}/{email}" for t in (tenants["shared"], tenantry_shared_second))
@@ -273,7 +273,7 @@ def test_invalid_registrations_create_nothing(tenantry, outbound, tenants, chang
     assert outbound.matching("UserRegistered", requestId=request_id) == []
     assert not [
         u
-        for u in tenantry.cognito.list_users(UserPoolId=tenants["shared"]["userPoolId"])["Users"]
+        for u in tenantry.users_of_pool(tenants["shared"]["userPoolId"])
         if u["Username"].endswith(f"/{request_id}@example.com")
     ]
 
@@ -291,13 +291,13 @@ def test_escalation_attempts_are_refused_and_leave_nothing(tenantry, outbound, t
     home, other = tenants["dedicated"], tenants["shared"]
     requester = make_user(tenantry, outbound, home if where == "same" else other, requester_role)
     request_id = tenantry.request_id("esc")
-    users_before = len(tenantry.cognito.list_users(UserPoolId=home["userPoolId"])["Users"])
+    users_before = len(tenantry.users_of_pool(home["userPoolId"]))
     detail = registration_request(request_id, home["tenantId"], new_role, requestedBy=requester)
     execution = register(tenantry, detail)
     assert execution["status"] == "FAILED" and execution["error"] == reason
     [event] = outbound.wait_for("UserRegistrationFailed", requestId=request_id)
     assert event["detail"]["reason"] == reason
-    assert len(tenantry.cognito.list_users(UserPoolId=home["userPoolId"])["Users"]) == users_before
+    assert len(tenantry.users_of_pool(home["userPoolId"])) == users_before
     assert tenantry.item(f"EMAIL#{home['tenantId']}#{request_id}@example.com", "EMAIL") is None
 
 
@@ -335,7 +335,7 @@ def test_a_failure_after_the_user_exists_undoes_it(tenantry, outbound, tenants, 
     states = tenantry.states(execution["executionArn"])
     assert states[-(len(undo) + 2) :] == [*undo, "EmitRegistrationFailed", "RegistrationFailed"], states
     assert not [
-        u for u in tenantry.cognito.list_users(UserPoolId=tenant["userPoolId"])["Users"] if u["Username"].endswith(f"/{email}")
+        u for u in tenantry.users_of_pool(tenant["userPoolId"]) if u["Username"].endswith(f"/{email}")
     ]
     assert [p for p in tenantry.profiles_of(tenant["tenantId"]) if p.get("username", {}).get("S", "").endswith(email)] == []
     assert tenantry.item(f"EMAIL#{tenant['tenantId']}#{email}", "EMAIL") is None  # the email is free again
