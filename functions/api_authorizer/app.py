@@ -38,17 +38,9 @@ SETTINGS = load_settings(Settings)
 @cache
 def verifier() -> TokenVerifier:
     from tenantry.adapters import client
-    from tenantry.token_lookups import registrations_from_table, revocations_from_table
-    from tenantry.tokens import TokenVerifier, jwks_url_under
+    from tenantry.token_lookups import table_verifier
 
-    dynamodb = client("dynamodb")
-    region = dynamodb.meta.region_name  # the function's own region: its pools' tokens name it as issuer
-    return TokenVerifier(
-        region,
-        registrations_from_table(SETTINGS.table_name, dynamodb),
-        revocations_from_table(SETTINGS.table_name, dynamodb),
-        jwks_url=jwks_url_under(SETTINGS.aws_endpoint_url) if SETTINGS.aws_endpoint_url else None,
-    )
+    return table_verifier(SETTINGS.table_name, client("dynamodb"), SETTINGS.aws_endpoint_url)
 
 
 @cache

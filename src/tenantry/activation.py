@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, get_plain, to_item
 from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
+from tenantry.authentication import PasswordRejected, TooManyAttempts
 from tenantry.events import event_id
+from tenantry.rate_limits import Limit, RateCounter
 
 if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_stepfunctions import SFNClient
 
@@ -172,3 +175,59 @@ def activate(
             return Activated(record["userId"], record["tenantId"])
         return Refused("CODE_EXPIRED", "the registration this code belongs to has expired")
     return Activated(record["userId"], record["tenantId"])
+
+
+WRONG_CODES_PER_SOURCE = Limit("activation-wrong-code", attempts=10, window_seconds=15 * 60)
+
+
+class AccountActivation:
+    """`POST /auth/activate {code, password}`, the activation page's call: the chosen password is set, then the
+    code resumes the waiting registration exactly as UserActivationRequested does (`activate`). The password
+    is set only once the code is known to be issued and unexpired, and before the code is used: a password the
+    pool's policy refuses leaves the code unused, to try again. Wrong codes are limited per source address."""
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb_client: DynamoDBClient,
+        cognito_client: CognitoIdentityProviderClient,
+        sfn_client: SFNClient,
+        rates: RateCounter,
+    ):
+        self._table = table_name
+        self._ddb = dynamodb_client
+        self._cognito = cognito_client
+        self._sfn = sfn_client
+        self._store = ActivationStore(table_name, dynamodb_client)
+        self._rates = rates
+
+    def activate(
+        self, code: str, password: str, request_id: str, source_ip: str, now: datetime | None = None
+    ) -> ActivationOutcome:
+        """Activated, or Refused with the event path's reasons; TooManyAttempts, PasswordRejected."""
+        now = now or datetime.now(UTC)
+        if self._rates.spent(WRONG_CODES_PER_SOURCE, source_ip):
+            raise TooManyAttempts(source_ip)
+        refused = self._set_password(code, password, now)
+        if refused is not None:
+            self._rates.count(WRONG_CODES_PER_SOURCE, source_ip)
+            return refused
+        return activate(self._store, self._sfn, code, request_id, now)
+
+    def _set_password(self, code: str, password: str, now: datetime) -> Refused | None:
+        record = self._store.get(code_hash(code))
+        if record is None:
+            return Refused("INVALID_CODE", "the activation code is not valid")
+        if record["status"] == "USED":
+            return Refused("CODE_ALREADY_USED", "the activation code was already used")
+        profile = get_plain(self._ddb, self._table, keys.profile_key(record["userId"]))
+        tenant = get_plain(self._ddb, self._table, keys.tenant_key(record["tenantId"]))
+        if int(record["expiresAtEpoch"]) <= now.timestamp() or profile is None or not tenant or tenant.get("status") != "ACTIVE":
+            return Refused("CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
+        try:
+            self._cognito.admin_set_user_password(
+                UserPoolId=tenant["userPoolId"], Username=profile["username"], Password=password, Permanent=True
+            )
+        except self._cognito.exceptions.InvalidPasswordException as rejected:
+            raise PasswordRejected(str(rejected.response.get("Error", {}).get("Message", ""))) from None
+        return None

@@ -12,5 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
+def iso(moment: datetime) -> str:
+    """`moment` (aware, UTC) as ISO 8601 to the millisecond, `Z` for UTC."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))

@@ -42,6 +42,9 @@ COMPLIANCE_LOCK = Entity("ComplianceLock", "COMPLIANCE#{user_id}", "LOCK")
 COMPLIANCE_DETECTION = Entity("ComplianceDetection", "COMPLIANCE#{user_id}", "DETECTION#{detection_id}")
 API_KEY = Entity("ApiKey", "APIKEY#{key_id}", "APIKEY", {"ByTenant": ("APIKEYS#{tenant_id}", "{key_id}")})
 API_KEY_RATE = Entity("ApiKeyRate", "APIKEY#{key_id}", "RATE#{minute}")
+RATE_COUNTER = Entity("RateCounter", "RATE#{subject_hash}", "WINDOW#{window}")
+SIGN_IN_CHALLENGE = Entity("SignInChallenge", "CHALLENGE#{session_hash}", "CHALLENGE")
+USED_MFA_CODE = Entity("UsedMfaCode", "MFACODE#{pool_id}#{username}", "CODE#{code_hash}")
 
 ENTITIES: tuple[Entity, ...] = (
     TENANT,
@@ -55,6 +58,9 @@ ENTITIES: tuple[Entity, ...] = (
     COMPLIANCE_DETECTION,
     API_KEY,
     API_KEY_RATE,
+    RATE_COUNTER,
+    SIGN_IN_CHALLENGE,
+    USED_MFA_CODE,
 )
 
 TENANT_SK = TENANT.sk
@@ -139,3 +145,18 @@ def tenant_api_key_index_key(tenant_id: str, key_id: str) -> dict[str, str]:
 def api_key_rate_key(key_id: str, minute: int) -> dict[str, str]:
     """The request counter of one key in one minute (epoch minutes)."""
     return _key(API_KEY_RATE, key_id=key_id, minute=str(minute))
+
+
+def rate_counter_key(subject_hash: str, window: int) -> dict[str, str]:
+    """The attempts of one subject (an account, a source address: hashed) in one fixed window (epoch seconds)."""
+    return _key(RATE_COUNTER, subject_hash=subject_hash, window=str(window))
+
+
+def sign_in_challenge_key(session_hash: str) -> dict[str, str]:
+    """A sign-in waiting for its MFA code, under the SHA-256 of Cognito's session (never the session itself)."""
+    return _key(SIGN_IN_CHALLENGE, session_hash=session_hash)
+
+
+def used_mfa_code_key(pool_id: str, username: str, code_hash: str) -> dict[str, str]:
+    """A TOTP code that already signed this user in (a replay of it is refused while it could still verify)."""
+    return _key(USED_MFA_CODE, pool_id=pool_id, username=username, code_hash=code_hash)

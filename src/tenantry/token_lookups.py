@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, to_item
-from tenantry.tokens import PoolRegistration, RegistrationLookup, RevocationLookup
+from tenantry.tokens import PoolRegistration, RegistrationLookup, RevocationLookup, TokenVerifier, jwks_url_under
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -44,3 +44,14 @@ def revocations_from_table(table_name: str, dynamodb_client: DynamoDBClient) -> 
         return int(datetime.fromisoformat(revoked.replace("Z", "+00:00")).timestamp() * 1000)
 
     return lookup
+
+
+def table_verifier(table_name: str, dynamodb_client: DynamoDBClient, endpoint_url: str = "") -> TokenVerifier:
+    """The TokenVerifier of this stack: registrations and revocations from the table, each pool's JWKS from
+    Cognito (or, offline, below the SDK's `AWS_ENDPOINT_URL`, where the local runtime serves it)."""
+    return TokenVerifier(
+        dynamodb_client.meta.region_name,  # the function's own region: its pools' tokens name it as issuer
+        registrations_from_table(table_name, dynamodb_client),
+        revocations_from_table(table_name, dynamodb_client),
+        jwks_url=jwks_url_under(endpoint_url) if endpoint_url else None,
+    )

@@ -130,3 +130,12 @@ class TokenVerifier:
 
 def _key(jwks: dict[str, Any], kid: str | None) -> dict[str, Any] | None:
     return next((k for k in jwks.get("keys", []) if k.get("kid") == kid), None)
+
+
+def verify_for_tenant(verifier: TokenVerifier, token: str, tenant_id: str) -> dict[str, Any]:
+    """An access token's claims when it is good and of `tenant_id` (a key's tenant verifying a token it was
+    handed); TokenRejected otherwise, `WRONG_TENANT` for a good token of another tenant."""
+    claims = verifier.verify(token)
+    if claims.get("tenant_id") != tenant_id:
+        raise TokenRejected("WRONG_TENANT", "the token is not of this tenant")
+    return claims

@@ -21,6 +21,7 @@ from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, get_plain, to_item
 from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
 from tenantry.adapters.stepfunctions import start_request_workflow
+from tenantry.clock import iso
 from tenantry.events import event_id
 from tenantry.mfa import UserDirectory
 from tenantry.roles import rank
@@ -59,10 +60,6 @@ def revocation_time(now: datetime) -> datetime:
     """`now` rounded up to the next whole second: tokens carry whole seconds (`iat`), and the verifier refuses
     every token issued at or before this instant, so no token of the revoked sessions can slip through."""
     return datetime.fromtimestamp(math.floor(now.timestamp()) + 1, UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class UserAdmin:

@@ -100,6 +100,34 @@ MINIMUM: dict[str, dict[str, int]] = {
     ),
     "key: GET /users/{id}": _plus(KEY_AUTHORIZER, {"dynamodb:GetItem": 1}),
     "no credentials: GET /me (401)": {},
+    # public sign-in: the account's failure count, the tenant's pool, Cognito (no authorizer runs)
+    "POST /auth/login": {"dynamodb:GetItem": 2, "cognito-idp:AdminInitiateAuth": 1},
+    "POST /auth/login (wrong password)": {
+        "dynamodb:GetItem": 2,
+        "cognito-idp:AdminInitiateAuth": 1,
+        "dynamodb:UpdateItem": 1,  # the failure counted
+    },
+    "POST /auth/login (TOTP user)": {"dynamodb:GetItem": 2, "cognito-idp:AdminInitiateAuth": 1, "dynamodb:PutItem": 1},
+    # the challenge, the code's first use, Cognito, the challenge forgotten
+    "POST /auth/login/mfa": {
+        "dynamodb:GetItem": 1,
+        "dynamodb:PutItem": 1,
+        "cognito-idp:AdminRespondToAuthChallenge": 1,
+        "dynamodb:DeleteItem": 1,
+    },
+    "POST /auth/refresh": {"dynamodb:GetItem": 1, "cognito-idp:AdminInitiateAuth": 1},
+    "POST /auth/password/forgot": {"dynamodb:UpdateItem": 2, "dynamodb:GetItem": 1, "cognito-idp:ForgotPassword": 1},
+    # the caller's profile and pool; a revocation as POST /users/{id}/sessions/revoke makes it
+    "POST /auth/logout": _plus(
+        TOKEN_AUTHORIZER,
+        {"dynamodb:GetItem": 2, "cognito-idp:AdminUserGlobalSignOut": 1, "dynamodb:UpdateItem": 1, "events:PutEvents": 1},
+    ),
+    "PATCH /me/data": _plus(TOKEN_AUTHORIZER, {"dynamodb:GetItem": 1, "dynamodb:UpdateItem": 1}),  # read, merge, write
+    "PUT /users/{id}/data": _plus(TOKEN_AUTHORIZER, {"dynamodb:UpdateItem": 1}),  # conditional on tenant (and If-Match)
+    "GET /badges (catalogue cached)": TOKEN_AUTHORIZER,  # the catalogue is read once per 5 minutes per environment
+    "POST /users/{id}/badges/{name}": _plus(TOKEN_AUTHORIZER, {"dynamodb:UpdateItem": 1}),
+    "POST /me/avatar": TOKEN_AUTHORIZER,  # the upload form is signed locally
+    "key: POST /auth/token/verify": _plus(KEY_AUTHORIZER, {"dynamodb:GetItem": 2}),  # as the authorizer verifies
 }
 
 
@@ -136,6 +164,7 @@ class _Session:
         self.client.watch()
         self.api = runtime.outputs["ApiUrl"]
         self.events: dict[str, Any] = {}  # function -> the last event it was invoked with
+        self.last_body: dict[str, Any] = {}  # the JSON answer of the last request
         self._timing: list[tuple[str, float]] | None = None
         original = runtime.lambdas.invoke
 
@@ -191,7 +220,11 @@ class _Session:
         self._timing = []
         import requests
 
-        status = requests.request(method, self.api + path, headers=headers, json=body, timeout=30).status_code
+        answer = requests.request(method, self.api + path, headers=headers, json=body, timeout=30)
+        status = answer.status_code
+        self.last_body = (
+            answer.json() if answer.content and answer.headers.get("Content-Type", "").startswith("application/json") else {}
+        )
         recent, timing, self._timing = list(self.rt.calls.recent), self._timing, None
         self.rt.streams.resume()
         self.rt.cloudtrail.enabled = True
@@ -350,7 +383,96 @@ def _scenarios(session: _Session) -> list[tuple[str, Callable[[], tuple[int, Mea
         ("DELETE /users/{id}", lambda: session.request("DELETE", f"/users/{user_id('delete')}", headers)),
         ("key: GET /users/{id}", lambda: session.request("GET", f"/users/{user_id('read')}", {"X-Api-Key": key})),
         ("no credentials: GET /me (401)", lambda: session.request("GET", "/me", {})),
+        *_sign_in_scenarios(session, tenant, admin, headers, targets),
     ]
+
+
+def _sign_in_scenarios(
+    session: _Session, tenant: dict[str, Any], admin: dict[str, Any], headers: dict[str, str], targets: dict[str, Any]
+) -> list[tuple[str, Callable[[], tuple[int, Measured]]]]:
+    """The sign-in, profile-data, badge and avatar routes, as the admin and as a user with TOTP."""
+    from tenantry.api_keys import ApiKeyStore
+    from tenantry_local.client import totp_code
+
+    login = {"tenantId": tenant["tenantId"], "username": admin["email"], "password": "Correct-Horse-9"}
+    totp_user = session.user(tenant, "Member")
+    totp_login = login | {"username": totp_user["email"]}
+    member_headers = session.bearer(tenant, totp_user)
+    import requests
+
+    secret = requests.post(f"{session.api}/me/mfa/totp", headers=member_headers, timeout=30).json()["secretCode"]
+    requests.post(f"{session.api}/me/mfa/totp/verify", json={"code": totp_code(secret)}, headers=member_headers, timeout=30)
+    challenge: dict[str, str] = {}
+    refresh = session.client.sign_in(tenant["appClientId"], admin["username"], "Correct-Horse-9")["AuthenticationResult"]
+    store = ApiKeyStore(session.rt.outputs["TableName"], session.rt.client("dynamodb"))
+    _, verifier_key = store.create(tenant["tenantId"], admin["userId"], "bench verify", ["tokens:verify"], 1)
+    target = str(targets["read"]["userId"])
+
+    def challenged() -> tuple[int, Measured]:
+        status, measured = session.request("POST", "/auth/login", {}, totp_login)
+        challenge["session"] = str(session.last_body.get("session", ""))
+        return status, measured
+
+    def answered() -> tuple[int, Measured]:
+        return session.request(
+            "POST", "/auth/login/mfa", {}, {"session": challenge.get("session", ""), "code": totp_code(secret)}
+        )
+
+    return [
+        ("POST /auth/login", lambda: session.request("POST", "/auth/login", {}, login)),
+        ("POST /auth/login (wrong password)", lambda: session.request("POST", "/auth/login", {}, login | {"password": "x"})),
+        ("POST /auth/login (TOTP user)", challenged),
+        ("POST /auth/login/mfa", answered),
+        (
+            "POST /auth/refresh",
+            lambda: session.request(
+                "POST", "/auth/refresh", {}, {"tenantId": tenant["tenantId"], "refreshToken": refresh["RefreshToken"]}
+            ),
+        ),
+        (
+            "POST /auth/password/forgot",
+            lambda: session.request(
+                "POST", "/auth/password/forgot", {}, {"tenantId": tenant["tenantId"], "username": admin["email"]}
+            ),
+        ),
+        ("PATCH /me/data", lambda: session.request("PATCH", "/me/data", headers, {"theme": "dark"})),
+        ("PUT /users/{id}/data", lambda: session.request("PUT", f"/users/{target}/data", headers, {"plan": "gold"})),
+        (
+            "GET /badges (catalogue cached)",
+            lambda: (session.request("GET", "/badges", headers), session.request("GET", "/badges", headers))[1],
+        ),
+        ("POST /users/{id}/badges/{name}", lambda: session.request("POST", f"/users/{target}/badges/EARLY_ADOPTER", headers)),
+        ("POST /me/avatar", lambda: session.request("POST", "/me/avatar", headers, {"contentType": "image/png"})),
+        (
+            "key: POST /auth/token/verify",
+            lambda: session.request("POST", "/auth/token/verify", {"X-Api-Key": verifier_key}, {"token": refresh["AccessToken"]}),
+        ),
+        ("POST /auth/logout", lambda: session.request("POST", "/auth/logout", headers)),
+    ]
+
+
+def _login_latency(session: _Session, runs: int) -> None:
+    """POST /auth/login end to end on the local runtime (HTTP, gateway, the API function's worker, moto's
+    Cognito and DynamoDB), a fresh tenant's Admin, `runs` times after 10 left out."""
+    import requests
+
+    tenant = session.onboarded()
+    admin = session.user(tenant, "Admin")
+    body = {"tenantId": tenant["tenantId"], "username": admin["email"], "password": "Correct-Horse-9"}
+    times = []
+    with requests.Session() as http:
+        for n in range(runs + 10):
+            began = time.perf_counter()
+            answer = http.post(f"{session.api}/auth/login", json=body, timeout=30)
+            if n >= 10:
+                times.append((time.perf_counter() - began) * 1000)
+            if answer.status_code != 200:
+                raise RuntimeError(f"login answered {answer.status_code}: {answer.text}")
+    times.sort()
+    print(
+        f"  POST /auth/login on the local runtime ({runs} sign-ins, 10 left out): p50 {statistics.median(times):.1f} ms, "
+        f"p99 {times[min(len(times) - 1, int(len(times) * 0.99))]:.1f} ms"
+    )
 
 
 def _cost_per_million(measured: Measured, memory_mb: dict[str, int]) -> float:
@@ -447,5 +569,11 @@ def api_figures(
                 f"[{_short(dict(measured.calls))}]{'  over the minimum: ' + _short(extra) if extra else ''}; "
                 f"{durations}; ${_cost_per_million(measured, memory_mb):.2f}/M"
             )
+        sign_in = next(measured for label, _, measured in results if label == "POST /auth/login")
+        print(
+            f"  cost per 1,000 sign-ins (POST /auth/login as measured above): ${_cost_per_million(sign_in, memory_mb) / 1000:.5f}"
+            " (Cognito is priced per monthly active user, not per sign-in: not included)"
+        )
+        _login_latency(session, runs=int(os.environ.get("LOGIN_RUNS", "200")))
     finally:
         runtime.stop()

@@ -260,6 +260,172 @@ def identity_api(demo: Demo, tenants: list[dict[str, Any]], users: list[dict[str
     demo.expect(after.status_code == 401, "the revoked session is refused on its next call (401)")
 
 
+AVATAR_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5"
+    "8e5c560000000049454e44ae426082"
+)
+
+
+class EndUserDay:
+    """An end user's day over HTTP only: their Admin registers them; they activate with the emailed code and a
+    password of their choosing, sign in, set up TOTP, sign in with the code, update their data, upload an avatar,
+    receive a badge, forget and reset their password, and sign out. Every secret met on the way goes into
+    `secrets`, which the demo then looks for in every log line, event and execution history."""
+
+    def __init__(self, demo: Demo, tenant: dict[str, Any]):
+        self.demo, self.tenant = demo, tenant
+        self.api = demo.outputs["ApiUrl"]
+        self.secrets: list[str] = []
+        self.email = f"linus.{demo.run}@example.com"
+        self.password = "Linus-Chose-This-1!"
+        self.user_id = ""
+        self.admin = ""
+        self.token = ""
+        self.totp_secret = ""
+
+    def call(self, method: str, path: str, token: str = "", body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        import requests
+
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        answer = requests.request(method, f"{self.api}{path}", headers=sent, json=body, timeout=30)
+        shown = "" if path.startswith("/auth/") or path == "/me/mfa/totp" else answer.text[:80]  # never print a secret
+        print(f"  {method:<6} {path:<44} -> {answer.status_code} {shown}")
+        return answer
+
+    def login(self, email: str, password: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.call(
+            "POST", "/auth/login", body={"tenantId": self.tenant["tenantId"], "username": email, "password": password}
+        ).json()
+        self.keep(answer.get("accessToken"), answer.get("idToken"), answer.get("refreshToken"), answer.get("session"))
+        return answer
+
+    def keep(self, *secrets: Any) -> None:
+        self.secrets += [str(s) for s in secrets if s]
+
+    def run(self) -> list[str]:
+        print(f"\nAn end user's day, over HTTP at {self.api}")
+        self.registered_and_activated()
+        self.signed_in_with_totp()
+        self.profile_updated()
+        self.password_reset_and_signed_out()
+        return self.secrets
+
+    def registered_and_activated(self) -> None:
+        from tenantry.naming import cognito_username
+
+        demo, tenant = self.demo, self.tenant
+        admin_password = "Demo-Admin-Passw0rd!"
+        self.keep(admin_password, self.password)
+        username = cognito_username("shared", tenant["tenantId"], tenant["adminEmail"])
+        demo.cognito.admin_set_user_password(
+            UserPoolId=tenant["userPoolId"], Username=username, Password=admin_password, Permanent=True
+        )
+        self.admin = str(self.login(tenant["adminEmail"], admin_password).get("accessToken", ""))
+        created = self.call("POST", "/users", self.admin, {"email": self.email, "name": "Linus Torvalds", "role": "Member"})
+        demo.expect(created.status_code == 202, "the Admin registers a Member over HTTP (202)")
+        request_id = created.json().get("requestId", "")
+        registered = demo.outbound.wait_for("UserRegistered", timeout=20, requestId=request_id)
+        self.user_id = registered[0]["detail"]["userId"] if registered else ""
+        issued = demo.outbound.wait_for("UserActivationCodeIssued", timeout=20, userId=self.user_id)
+        code = issued[0]["detail"]["code"] if issued else ""  # as the notification service gets it, to email it
+        self.keep(code)
+        activated = self.call("POST", "/auth/activate", body={"code": code, "password": self.password})
+        demo.expect(activated.status_code == 200, "the user activates with the emailed code and a password of their choosing")
+        execution = demo.wait_execution("UserRegistrationStateMachineArn", f"register-{request_id}")
+        demo.expect(execution["status"] == "SUCCEEDED", "the waiting registration resumed and succeeded")
+
+    def signed_in_with_totp(self) -> None:
+        from tenantry_local.client import totp_code
+
+        demo = self.demo
+        first = self.login(self.email, self.password)
+        demo.expect("accessToken" in first, "they sign in with their email and password (tokens)")
+        token = str(first.get("accessToken", ""))
+        self.totp_secret = str(self.call("POST", "/me/mfa/totp", token).json().get("secretCode", ""))
+        setup_code = totp_code(self.totp_secret)
+        self.keep(self.totp_secret, setup_code)
+        verified = self.call("POST", "/me/mfa/totp/verify", token, {"code": setup_code})
+        demo.expect(verified.status_code == 200, "they set up an authenticator app (TOTP)")
+        challenge = self.login(self.email, self.password)
+        demo.expect(challenge.get("challenge") == "SOFTWARE_TOKEN_MFA", "the next sign-in asks for the code")
+        code = totp_code(self.totp_secret)
+        answered = self.call("POST", "/auth/login/mfa", body={"session": challenge.get("session", ""), "code": code}).json()
+        self.keep(answered.get("accessToken"), answered.get("idToken"), answered.get("refreshToken"))
+        demo.expect("accessToken" in answered, "they answer with the authenticator's code (tokens)")
+        self.token = str(answered.get("accessToken", ""))
+
+    def profile_updated(self) -> None:
+        import requests
+
+        demo, token = self.demo, self.token
+        changed = self.call("PATCH", "/me/data", token, {"theme": "dark", "editor": {"tabs": 8}})
+        stale = self.call("PATCH", "/me/data", token, {"theme": "light"}, headers={"If-Match": '"v0"'})
+        demo.expect(
+            changed.status_code == 200 and stale.status_code == 412, "they update their data; a stale If-Match is refused (412)"
+        )
+        form = self.call("POST", "/me/avatar", token, {"contentType": "image/png"}).json()
+        files = {"file": ("me.png", AVATAR_PNG, "image/png")}
+        uploaded = requests.post(form["url"], data=form["fields"], files=files, timeout=30)
+        print(f"  POST   (S3) {form['key'][:39]:<39} -> {uploaded.status_code}")
+        deadline = time.monotonic() + 15
+        while (avatar := self.call("GET", "/me", token).json().get("avatarUrl")) is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+        shown = avatar is not None and requests.get(avatar, timeout=30).content == AVATAR_PNG
+        demo.expect(shown, "they upload an avatar straight to S3; their profile shows it")
+        badge = self.call("POST", f"/users/{self.user_id}/badges/EARLY_ADOPTER", self.admin)
+        demo.expect(badge.status_code == 200 and badge.json().get("changed") is True, "their Admin gives them a badge")
+
+    def password_reset_and_signed_out(self) -> None:
+        import requests
+
+        demo, tenant = self.demo, self.tenant
+        forgot = self.call("POST", "/auth/password/forgot", body={"tenantId": tenant["tenantId"], "username": self.email})
+        endpoint = self.api.split("/_apis/")[0]  # the local runtime's mailbox: what Cognito would have emailed
+        mail = requests.get(f"{endpoint}/_tenantry/cognito/messages", timeout=30).json()["messages"]
+        reset_code = next((m["code"] for m in reversed(mail) if m["email"] == self.email), "")
+        new_password = "Linus-Chose-Again-2!"
+        self.keep(reset_code, new_password)
+        body = {"tenantId": tenant["tenantId"], "username": self.email, "code": reset_code, "password": new_password}
+        reset = self.call("POST", "/auth/password/reset", body=body)
+        again = self.login(self.email, new_password)
+        demo.expect(
+            forgot.status_code == 202 and reset.status_code == 204 and again.get("challenge") == "SOFTWARE_TOKEN_MFA",
+            "they forget their password, reset it with the emailed code, and sign in with the new one",
+        )
+        out = self.call("POST", "/auth/logout", self.token)
+        after = self.call("GET", "/me", self.token)
+        demo.expect(
+            out.status_code == 204 and after.status_code == 401, "they sign out everywhere; the old token is refused at once"
+        )
+
+
+def leaked_secrets(demo: Demo, secrets: list[str], log_lines: list[str]) -> list[str]:
+    """Where any of `secrets` shows up: log lines of every function, events (an activation code only in its
+    own UserActivationCodeIssued), and the history of every execution."""
+    found = []
+    wanted = [s for s in secrets if s and len(s) >= 6]
+    for line in log_lines:
+        found += [f"a log line holds {s[:4]}…" for s in wanted if s in line]
+    for event in demo.all_events():
+        allowed = event["detail"].get("code") if event["detail-type"] == "UserActivationCodeIssued" else None
+        text = json.dumps(event)
+        found += [f"{event['detail-type']} holds {s[:4]}…" for s in wanted if s in text and s != allowed]
+    for output in (
+        "TenantOnboardingStateMachineArn",
+        "TenantOffboardingStateMachineArn",
+        "UserRegistrationStateMachineArn",
+        "MfaRequirementChangeStateMachineArn",
+        "MfaComplianceStateMachineArn",
+        "MfaSweepStateMachineArn",
+    ):
+        for execution in demo.sfn.list_executions(stateMachineArn=demo.outputs[output])["executions"]:
+            history = json.dumps(demo.sfn.get_execution_history(executionArn=execution["executionArn"])["events"], default=str)
+            found += [f"execution {execution['name']} holds {s[:4]}…" for s in wanted if s in history]
+    return found
+
+
 def _claims(token: str) -> dict[str, Any]:
     import base64
 
@@ -269,10 +435,15 @@ def _claims(token: str) -> dict[str, Any]:
 
 def run(demo: Demo, began: float) -> int:
     transitions: dict[str, int] = {}
+    log_lines: list[str] = []  # every function's log line of the whole demo, checked for secrets at the end
+    demo.rt.logs.taps.append(lambda group, line: log_lines.append(line))
     onboarding = onboard_tenants(demo, transitions)
     users = register_activate_sign_in(demo, onboarding["tenants"], transitions)
     dedicated_user = next((u for u in users if u["tenant"]["isolation"] == "dedicated"), None)
     identity_api(demo, onboarding["tenants"], users)
+    secrets: list[str] = []
+    shared = next(t for t in onboarding["tenants"] if t["isolation"] == "shared")
+    secrets += EndUserDay(demo, shared).run()
     if dedicated_user:
         mfa_tampering_caught(demo, dedicated_user, transitions)
 
@@ -299,11 +470,20 @@ def run(demo: Demo, began: float) -> int:
         len(rejected) == 1 and rejected[0].get("field") == "admin.email",
         "TenantOnboardingFailed names the wrong field (admin.email)",
     )
-    demo.expect(len(by_type.get("UserActivated", [])) == 3, "UserActivated published for each user (two Members, the SuperUser)")
+    demo.expect(
+        len(by_type.get("UserActivated", [])) == 4, "UserActivated published for each user (three Members, the SuperUser)"
+    )
     revoked = sorted(d["reason"] for d in by_type.get("SessionsRevoked", []))
     demo.expect(
-        len(by_type.get("MfaComplianceViolated", [])) == 1 and revoked == ["api:revoke", "mfa-compliance:cloudtrail"],
-        "MfaComplianceViolated published once; SessionsRevoked once per revocation (the Admin's, the MFA check's)",
+        len(by_type.get("MfaComplianceViolated", [])) == 1
+        and revoked == ["api:revoke", "mfa-compliance:cloudtrail", "signed-out"],
+        "MfaComplianceViolated published once; SessionsRevoked once per revocation (the Admin's, the MFA check's, a sign-out)",
+    )
+    leaks = leaked_secrets(demo, secrets, log_lines)
+    demo.expect(
+        not leaks,
+        f"no password, code, session or token in any of {len(log_lines)} log lines, the events or any execution history"
+        + (f": {'; '.join(leaks[:5])}" if leaks else ""),
     )
     invalid_events = demo.outbound.violations
     demo.expect(not invalid_events, f"every event matches its schema ({len(events)} events) {'; '.join(invalid_events)}")

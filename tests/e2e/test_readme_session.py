@@ -83,8 +83,11 @@ def test_the_readme_curl_session_works_as_written(tmp_path):
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     output = result.stdout.splitlines()
     assert unmatched(patterns, output) == [], result.stdout
-    # Key outputs, spelled out: the API on this port, the admin's profile, the 202, the key refused once revoked
+    # Key outputs, spelled out: the API on this port, the admin's profile, the 202, the key refused once revoked,
+    # the end user's day through to her earlier token refused after she signed out
     assert output[0].startswith(f"http://127.0.0.1:{port}/_apis/")
     assert '{"email":"hank@globex.example","role":"Admin","status":"ACTIVE"}' in output
     assert any(line.startswith('{"requestId":"api-') and line.endswith(" 202") for line in output)
-    assert output[-1].startswith('{"error":{"code":"KEY_REVOKED"') and output[-1].endswith(" 401")
+    assert any(line.startswith('{"error":{"code":"KEY_REVOKED"') and line.endswith(" 401") for line in output)
+    assert '{"mfa":"SOFTWARE_TOKEN_MFA"}' in output and '{"challenge":"SOFTWARE_TOKEN_MFA"}' in output
+    assert output[-1] == '"TOKEN_REVOKED"'

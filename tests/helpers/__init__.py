@@ -72,3 +72,21 @@ def api_event(method, path, context=None, *, body=None, headers=None, query=None
         "body": body if isinstance(body, str) or body is None else json.dumps(body),
         "isBase64Encoded": False,
     }
+
+
+class Interleaved:
+    """A boto3 client, but with other requests run just before each of its next UpdateItems: a concurrent
+    request that lands between the caller's read and its write."""
+
+    def __init__(self, client, *between):
+        self._client = client
+        self._between = list(between)
+        self.exceptions = client.exceptions
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def update_item(self, **params):
+        if self._between:
+            self._between.pop(0)()
+        return self._client.update_item(**params)

@@ -17,11 +17,17 @@ import requests
 from helpers import ROOT
 from tenantry.api_keys import ApiKeyStore
 
-ROUTES = [
-    (method.upper(), path)
-    for path, operations in json.loads((ROOT / "docs" / "openapi.json").read_text())["paths"].items()
-    for method in operations
-]
+# Every route that needs a credential (the public sign-in routes document `security: []`), signing out last:
+# a session it lets through ends there
+ROUTES = sorted(
+    (
+        (method.upper(), path)
+        for path, operations in json.loads((ROOT / "docs" / "openapi.json").read_text())["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") != []
+    ),
+    key=lambda route: route == ("POST", "/auth/logout"),
+)
 MEMBER_BODY = {"email": "nobody@example.com", "name": "No Body", "role": "Member"}
 BODIES = {  # plausible bodies: a refusal must not depend on a body being wrong
     ("POST", "/users"): MEMBER_BODY,
@@ -29,10 +35,20 @@ BODIES = {  # plausible bodies: a refusal must not depend on a body being wrong
     ("PATCH", "/users/{id}/status"): {"status": "DISABLED"},
     ("PUT", "/users/{id}/role"): {"role": "ReadOnly"},
     ("PUT", "/users/{id}/mfa"): {"required": True},
+    ("PATCH", "/me/data"): {"theme": "dark"},
+    ("PUT", "/users/{id}/data"): {"theme": "dark"},
+    ("PATCH", "/users/{id}/data"): {"theme": "dark"},
+    ("POST", "/me/avatar"): {"contentType": "image/png"},
+    ("POST", "/me/mfa/totp/verify"): {"code": "123456"},
+    ("POST", "/auth/token/verify"): {"token": "not-a-token"},
 }
 # Routes a credential that is refused everywhere else may use: a session that may only set up MFA reaches
-# /me and the MFA set-up routes (under /me/mfa/ once they exist), and GET /me answers its profile.
-OPEN_TO = {"mfa-setup-only": lambda method, path: path == "/me" or path.startswith("/me/mfa/")}
+# /me, the MFA set-up routes and signing out, and GET /me answers its profile; a key with only `tokens:verify`
+# reaches token verification.
+OPEN_TO = {
+    "mfa-setup-only": lambda method, path: path == "/me" or path.startswith("/me/mfa/") or path == "/auth/logout",
+    "out-of-scope-key": lambda method, path: path == "/auth/token/verify",
+}
 MFA_CHANGE, MFA_COMPLIANCE = "MfaRequirementChangeStateMachineArn", "MfaComplianceStateMachineArn"
 
 
@@ -82,6 +98,7 @@ def credentials(tenantry, tenant):
     _, expired_key = past.create(tenant["tenantId"], admin["userId"], "expired", ["users:read", "users:write"], 1)
     _, narrow_key = store.create(tenant["tenantId"], admin["userId"], "narrow", ["tokens:verify"], 1)
     setup_only = mfa_setup_only_token(tenantry, tenant)
+    BODIES[("POST", "/auth/token/verify")] = {"token": good}  # what a key let through verifies: a good token
     return {
         "none": ({}, 401, "NO_CREDENTIALS"),
         "not-bearer": ({"Authorization": f"Basic {good}"}, 401, "MALFORMED_AUTHORIZATION"),
@@ -141,7 +158,7 @@ def test_every_route_refuses_every_bad_credential_and_writes_nothing(tenantry, a
         for method, path in ROUTES:
             if path == "/openapi.json":
                 continue
-            url = api + path.replace("{id}", target["userId"])
+            url = api + path.replace("{id}", target["userId"]).replace("{name}", "EARLY_ADOPTER")
             answer = requests.request(method, url, headers=headers, json=BODIES.get((method, path)), timeout=15)
             try:
                 got = (answer.status_code, answer.json()["error"]["code"])
@@ -153,7 +170,7 @@ def test_every_route_refuses_every_bad_credential_and_writes_nothing(tenantry, a
             elif got != (status, code):
                 wrong.append(f"{name}: {method} {path} -> {got}, expected {(status, code)}")
     tenantry.rt.wait_settled()
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
     assert snapshot(tenantry, tenant, target) == before
 
 
@@ -181,7 +198,11 @@ def test_tenant_a_reaches_nothing_of_tenant_b_on_any_route(tenantry, api, tenant
                 continue
             target = other["keyId"] if path.startswith("/api-keys") else other["user"]["userId"]
             answer = requests.request(
-                method, api + path.replace("{id}", target), headers=headers, json=BODIES.get((method, path)), timeout=15
+                method,
+                api + path.replace("{id}", target).replace("{name}", "EARLY_ADOPTER"),
+                headers=headers,
+                json=BODIES.get((method, path)),
+                timeout=15,
             )
             code = answer.json().get("error", {}).get("code") if answer.content else None
             # A's Admin: not found, as a user that does not exist; A's key: not found where its scopes reach,

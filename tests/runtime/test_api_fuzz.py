@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from helpers import ROOT
+from tenantry_local.client import totp_code
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json")
 # The credential is the test's (a Bearer header on every call); the document's security schemes are not
@@ -37,13 +38,26 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "PATCH /users/{id}/status": {"body": {"status": "ACTIVE"}},
     "PUT /users/{id}/role": {"body": {"role": "ReadOnly"}},
     "PUT /users/{id}/mfa": {"body": {"required": False}},
+    "PATCH /me/data": {"body": {"theme": "dark"}},
+    "PUT /users/{id}/data": {"body": {"plan": "gold"}},
+    "PATCH /users/{id}/data": {"body": {"seats": 3}},
+    "POST /me/avatar": {"body": {"contentType": "image/png"}},
 }
+# Operations with no valid request to make here: answering an MFA challenge needs a live challenge and the
+# code of the user's authenticator (tests/runtime/test_auth_http.py makes it)
+# code of the user's authenticator (tests/runtime/test_auth_http.py makes it); resetting a password and activating
+# an account need a code from an email; verifying a token is a key's call (tests/runtime/test_accounts_http.py)
+NO_VALID_EXAMPLE = ("POST /auth/login/mfa", "POST /auth/password/reset", "POST /auth/activate", "POST /auth/token/verify")
+# Operations that end the fuzzing Admin's sessions run last, so that every other one still has them
+ENDS_THE_SESSION = ("POST /auth/logout",)
 
 
 def _operations() -> list[str]:
-    """Every operation's label; those that destroy their target (DELETE) last, so the others still find it."""
+    """Every operation's label; those that destroy their target (DELETE) last, so the others still find it, and
+    signing out after them."""
     labels = [result.ok().label for result in SCHEMA.get_all_operations()]
-    return sorted(labels, key=lambda label: label.startswith("DELETE "))
+    deletes_the_user = "DELETE /users/{id}"
+    return sorted(labels, key=lambda label: (label in ENDS_THE_SESSION, label == deletes_the_user, label.startswith("DELETE ")))
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +66,33 @@ def fuzz_tenant(tenantry):
 
 
 @pytest.fixture(scope="module")
-def admin_headers(tenantry, fuzz_tenant) -> dict[str, str]:
-    return tenantry.bearer(tenantry.active_user(fuzz_tenant, "Admin"))
+def fuzz_admin(tenantry, fuzz_tenant) -> dict[str, Any]:
+    return tenantry.active_user(fuzz_tenant, "Admin")
+
+
+@pytest.fixture(scope="module")
+def admin_tokens(tenantry, fuzz_admin) -> dict[str, str]:
+    """The fuzzing Admin's sign-in (before a fuzzed TOTP set-up makes later sign-ins ask for a code)."""
+    return tenantry.tokens(fuzz_admin)
+
+
+@pytest.fixture(scope="module")
+def admin_headers(admin_tokens) -> dict[str, str]:
+    return {"Authorization": f"Bearer {admin_tokens['AccessToken']}"}
+
+
+def _signed_in_examples(api: str, admin: dict[str, Any], tokens: dict[str, str]) -> dict[str, Any]:
+    """Valid requests of the sign-in operations, as the fuzzing Admin (made when their test runs)."""
+    credentials = {"tenantId": admin["tenantId"], "username": admin["email"], "password": admin["password"]}
+    headers = {"Authorization": f"Bearer {tokens['AccessToken']}"}
+    secret = requests.post(f"{api}/me/mfa/totp", headers=headers, timeout=15).json()["secretCode"]
+    refresh_token = tokens["RefreshToken"]
+    return {
+        "POST /auth/login": lambda: {"body": credentials},
+        "POST /auth/refresh": lambda: {"body": {"tenantId": admin["tenantId"], "refreshToken": refresh_token}},
+        "POST /auth/password/forgot": lambda: {"body": {"tenantId": admin["tenantId"], "username": admin["email"]}},
+        "POST /me/mfa/totp/verify": lambda: {"body": {"code": totp_code(secret)}},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +129,7 @@ def _cases(label: str, real_ids: dict[str, list[str]]) -> st.SearchStrategy[Any]
 
 
 @pytest.mark.parametrize("label", _operations())
-def test_every_generated_case_answers_as_the_document_says(api, admin_headers, real_ids, label):
+def test_every_generated_case_answers_as_the_document_says(api, fuzz_admin, admin_tokens, admin_headers, real_ids, label):
     session = requests.Session()
 
     def send(case: schemathesis.Case) -> int:
@@ -100,9 +139,13 @@ def test_every_generated_case_answers_as_the_document_says(api, admin_headers, r
     # The route's work, not only its refusals: a valid request (on a real id) answers its documented success
     operation = _operation(label)
     ids = _ids_for(operation.path, real_ids)
-    example = EXAMPLES.get(label, {})
-    case = operation.Case(path_parameters={"id": ids[0]} if ids else None, **example)
-    assert 200 <= send(case) < 300, (label, example)
+    needs_a_session = label.startswith("POST /auth/") or "totp" in label
+    signed_in = _signed_in_examples(api, fuzz_admin, admin_tokens) if needs_a_session else {}
+    example = signed_in[label]() if label in signed_in else EXAMPLES.get(label, {})
+    path_parameters = ({"id": ids[0]} if ids else {}) | ({"name": "EARLY_ADOPTER"} if "{name}" in operation.path else {})
+    case = operation.Case(path_parameters=path_parameters or None, **example)
+    if label not in NO_VALID_EXAMPLE:
+        assert 200 <= send(case) < 300, (label, example)
 
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,

@@ -24,7 +24,7 @@ def test_me_answers_the_signed_in_users_profile(tenantry, api, tenant, user):
     profile = answer.json()
     assert (profile["userId"], profile["tenantId"], profile["username"]) == (user["userId"], tenant["tenantId"], user["username"])
     assert (profile["role"], profile["status"]) == ("Member", "ACTIVE")
-    assert "PK" not in profile and "data" not in profile
+    assert "PK" not in profile and "GSI1PK" not in profile and "sessionsRevokedAt" not in profile
 
 
 def refused(response):

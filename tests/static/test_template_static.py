@@ -386,9 +386,9 @@ def test_the_identity_api_handlers_calls_are_allowed_by_its_policy(monkeypatch):
 
 
 def test_the_function_policy_check_catches_a_missing_permission():
-    calls = [("dynamodb:Query", "table-of-TenantryTable", None), ("dynamodb:GetItem", "table-of-TenantryTable", "ACTIVATION#c1")]
+    calls = [("dynamodb:Query", "table-of-TenantryTable", None), ("dynamodb:GetItem", "table-of-TenantryTable", "COMPLIANCE#c1")]
     assert missing_function_permissions("IdentityApiFunction", calls) == [
-        "dynamodb:GetItem on key ACTIVATION#c1",
+        "dynamodb:GetItem on key COMPLIANCE#c1",
         "dynamodb:Query on {'Fn::GetAtt': ['TenantryTable', 'Arn']}",
     ]
     index_query = [("dynamodb:Query", "table-of-TenantryTable/index/ByTenant", "EMAIL#t-1#a@example.com")]
@@ -560,3 +560,13 @@ def test_the_function_policy_check_names_the_state_machine_it_may_start():
     assert missing_function_permissions("IdentityApiFunction", calls) == [
         "states:StartExecution on {'Ref': 'TenantOnboardingStateMachine'}"
     ]
+
+
+def test_the_badge_catalogue_seed_version_is_the_digest_of_its_files():
+    """CloudFormation updates the seeded bucket only when a property changes: the Version must follow the files."""
+    from tenantry.bucket_seed import content_version, package_files
+    from tenantry_local.template import load_template
+
+    seed = load_template(ROOT / "template.yaml")["Resources"]["BadgeCatalogue"]["Properties"]
+    code_dir = ROOT / "functions" / "seed_bucket"
+    assert seed["Version"] == content_version(package_files(code_dir, seed["Source"])), "run: update BadgeCatalogue.Version"

@@ -31,3 +31,15 @@ def ddb():
             ],
         )
         yield client
+
+
+UNIT_BUCKET = "tenantry-unit-bucket"
+
+
+@pytest.fixture
+def s3():
+    """An empty bucket (UNIT_BUCKET) on moto in-process."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=UNIT_BUCKET)
+        yield client

@@ -92,6 +92,9 @@ def test_me_is_the_callers_own_profile(api):
         "createdAt": "2026-11-23T10:00:00.000Z",
         "activatedAt": None,
         "lastSignInAt": None,
+        "avatarUrl": None,
+        "data": {"theme": "dark"},
+        "dataEtag": '"v0"',
     }
 
 

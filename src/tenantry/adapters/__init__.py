@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # the stub packages are dev-only: Lambda never imports them
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
 
@@ -20,6 +21,8 @@ def client(service: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ..
 def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
 @overload
 def client(service: Literal["events"]) -> EventBridgeClient: ...
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
 @overload
 def client(service: Literal["sqs"]) -> SQSClient: ...
 @overload
@@ -33,4 +36,8 @@ def client(service: str) -> Any:
 def _cached_client(service: Any) -> Any:
     import boto3
 
+    if service == "s3":  # Signature Version 4 for presigned URLs and POST policies too (boto3 signs those V2 by default)
+        from botocore.config import Config
+
+        return boto3.client(service, config=Config(signature_version="s3v4"))
     return boto3.client(service)

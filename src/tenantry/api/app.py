@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
-from tenantry.api import api_keys, me, user_changes, users
+from tenantry.api import accounts, api_keys, auth, avatars, badges, data, me, user_changes, users
 from tenantry.api.caller import refusal_from_context
 from tenantry.api.errors import (
     error_response,
@@ -27,6 +27,11 @@ from tenantry.api_keys import ApiKeyStore
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tenantry.activation import AccountActivation
+    from tenantry.api.caller import Caller
+    from tenantry.authentication import Authentication, PasswordReset, TotpSetUp
+    from tenantry.avatars import Avatars
+    from tenantry.profile_data import ProfileDataStore
     from tenantry.user_admin import UserAdmin
 
 TITLE = "Tenantry Identity API"
@@ -46,6 +51,18 @@ class Dependencies:
     # registering and finding users (the defaults refuse: only describing the routes needs no wiring)
     start_registration: users.RegistrationStarter = users.not_wired
     search_users: users.UserSearch = users.not_wired
+    # signing in and setting up TOTP (None: only describing); the MfaCompliance run that records a set-up
+    authentication: Callable[[], Authentication] | None = None
+    totp: Callable[[], TotpSetUp] | None = None
+    mfa_set_up: Callable[[Caller], str] = users.not_wired
+    password_reset: Callable[[], PasswordReset] | None = None
+    activation: Callable[[], AccountActivation] | None = None
+    check_token: accounts.TokenCheck | None = None
+    # profile data, badges and avatars (None: only describing); avatar_url signs a URL to read an avatar
+    profile_data: Callable[[], ProfileDataStore] | None = None
+    badge_services: Callable[[], badges.BadgeServices] | None = None
+    avatars: Callable[[], Avatars] | None = None
+    avatar_url: me.AvatarUrl | None = None
 
 
 def build_resolver(dependencies: Dependencies) -> APIGatewayHttpResolver:
@@ -55,7 +72,8 @@ def build_resolver(dependencies: Dependencies) -> APIGatewayHttpResolver:
         version=VERSION,
         description=(
             "Tenantry's front door for people and for machines acting for one tenant. Every call but this document "
-            "needs `Authorization: Bearer <access token>` or a tenant's `X-Api-Key`; the tenant of a call is always the "
+            "and the public sign-in calls (`security: []`) needs `Authorization: Bearer <access token>` or a tenant's "
+            "`X-Api-Key`; the tenant of a call is always the "
             "credential's. A key past its per-minute limit answers 429. "
             'Every error is `{"error": {"code", "message", "field"?}}`.'
         ),
@@ -73,10 +91,19 @@ def build_resolver(dependencies: Dependencies) -> APIGatewayHttpResolver:
     )
     install_error_handlers(app)
     app.use(middlewares=[admit])
-    app.include_router(me.router(dependencies.profiles))
+    app.include_router(me.router(dependencies.profiles, dependencies.avatar_url))
+    app.include_router(auth.router(dependencies.authentication, dependencies.user_changes))
+    app.include_router(auth.totp_router(dependencies.totp, dependencies.mfa_set_up))
+    app.include_router(accounts.router(dependencies.password_reset, dependencies.activation))
+    app.include_router(accounts.token_router(dependencies.check_token))
     app.include_router(api_keys.router(dependencies.api_keys))
-    app.include_router(user_changes.router(dependencies.user_changes))
-    app.include_router(users.router(dependencies.profiles, dependencies.start_registration, dependencies.search_users))
+    app.include_router(user_changes.router(dependencies.user_changes, dependencies.avatar_url))
+    app.include_router(
+        users.router(dependencies.profiles, dependencies.start_registration, dependencies.search_users, dependencies.avatar_url)
+    )
+    app.include_router(data.router(dependencies.profile_data))
+    app.include_router(badges.router(dependencies.badge_services))
+    app.include_router(avatars.router(dependencies.avatars))
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_document() -> Response[str]:
@@ -119,6 +146,8 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
     for path in document.get("paths", {}).values():
         for operation in path.values():
+            if operation.get("operationId") in auth.PUBLIC_OPERATIONS + accounts.PUBLIC_OPERATIONS:
+                operation["security"] = []  # no credential: Powertools leaves an empty list out
             responses = operation.get("responses", {})
             if responses.pop("422", None) is not None and (operation.get("parameters") or operation.get("requestBody")):
                 responses.setdefault("400", error_responses(400)[400] | {"content": ERROR_CONTENT})

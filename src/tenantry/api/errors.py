@@ -72,6 +72,7 @@ def error_responses(*statuses: int) -> dict[int, Any]:
         401: "Not authenticated",
         403: "Not allowed",
         404: "Not found",
+        412: "The resource changed since the version given (If-Match)",
         413: "Request body too large",
         429: "Too many requests",
     }
@@ -84,6 +85,8 @@ def error_responses(*statuses: int) -> dict[int, Any]:
 def _field_of(location: tuple[Any, ...]) -> str | None:
     # Powertools/pydantic locations start with where the value came from ("body", "query", ...)
     parts = [str(p) for p in location[1:]] if location and location[0] in ("body", "query", "path", "header") else []
+    if not parts and location == ("body",):  # the body as a whole (missing, or not the type the route takes)
+        return "body"
     return ".".join(parts) or None
 
 

@@ -11,8 +11,10 @@ from pydantic import BaseModel, Field
 from tenantry.api.caller import KEY
 from tenantry.api.errors import error_responses, forbidden, not_found
 from tenantry.api.route_caller import verified_caller
+from tenantry.profile_data import etag_of
 
 ProfileLookup = Callable[[str], dict[str, Any] | None]  # user id (Cognito sub) -> the profile item, or None
+AvatarUrl = Callable[[str], str]  # an avatar's object key -> a short-lived URL to read it
 
 
 class Profile(BaseModel):
@@ -29,16 +31,29 @@ class Profile(BaseModel):
     mfaRequired: bool | None = None
     mfaState: str | None = None
     badges: list[str] = Field(default_factory=list)
+    avatarUrl: str | None = Field(  # noqa: N815
+        default=None, description="A short-lived URL of the user's avatar, when they have uploaded one"
+    )
+    data: dict[str, Any] = Field(default_factory=dict, description="The user's data blob (the product's own fields)")
+    dataEtag: str = Field(  # noqa: N815
+        default='"v0"', description="The blob's version: send it as `If-Match` to change the blob only if unchanged since"
+    )
     createdAt: str | None = None
     activatedAt: str | None = None
     lastSignInAt: str | None = None
 
 
-def profile_of(item: dict[str, Any]) -> Profile:
-    return Profile.model_validate({name: item[name] for name in Profile.model_fields if item.get(name) is not None})
+def profile_of(item: dict[str, Any], avatar_url: Callable[[str], str] | None = None) -> Profile:
+    """The API's view of a profile item; `avatar_url` makes a readable URL of the avatar's object key."""
+    fields = {name: item[name] for name in Profile.model_fields if item.get(name) is not None}
+    fields["dataEtag"] = etag_of(int(item.get("dataVersion", 0)))
+    fields.pop("avatarUrl", None)
+    if item.get("avatarKey") and avatar_url is not None:
+        fields["avatarUrl"] = avatar_url(str(item["avatarKey"]))
+    return Profile.model_validate(fields)
 
 
-def router(profiles: ProfileLookup) -> Router:
+def router(profiles: ProfileLookup, avatar_url: AvatarUrl | None = None) -> Router:
     me = Router()  # type: ignore[no-untyped-call]  # Powertools leaves Router.__init__ unannotated
 
     @me.get(
@@ -56,6 +71,6 @@ def router(profiles: ProfileLookup) -> Router:
         # A profile of another tenant answers exactly as one that does not exist
         if item is None or item.get("tenantId") != caller.tenant_id:
             raise not_found("no profile for the caller")
-        return profile_of(item)
+        return profile_of(item, avatar_url)
 
     return me

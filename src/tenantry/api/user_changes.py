@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tenantry.api.errors import ApiError, error_responses, forbidden, not_found
-from tenantry.api.me import Profile, profile_of
+from tenantry.api.me import AvatarUrl, Profile, profile_of
 from tenantry.api.route_caller import require, verified_caller
 from tenantry.roles import MANAGING_ROLES, ROLES_HIGHEST_FIRST, may_grant, may_manage
 from tenantry.user_admin import Conflict, NotActivated, TenantNotActive
@@ -72,7 +72,7 @@ def _doing(work: Callable[[], Any]) -> Any:
         raise ApiError(409, "CONFLICT", "the user changed meanwhile; read it again") from None
 
 
-def router(users: Callable[[], UserAdmin] | None) -> Router:
+def router(users: Callable[[], UserAdmin] | None, avatar_url: AvatarUrl | None = None) -> Router:
     changes = Router()  # type: ignore[no-untyped-call]  # Powertools leaves Router.__init__ unannotated
 
     def admin() -> UserAdmin:
@@ -99,7 +99,7 @@ def router(users: Callable[[], UserAdmin] | None) -> Router:
     )
     def set_status(id: str, body: StatusChange) -> Profile:  # noqa: A002 - the path's own name
         user = target(managing_caller(), id)
-        return profile_of(_doing(lambda: admin().set_status(user, body.status, request_id())))
+        return profile_of(_doing(lambda: admin().set_status(user, body.status, request_id())), avatar_url)
 
     @changes.put(
         "/users/<id>/role",
@@ -113,7 +113,7 @@ def router(users: Callable[[], UserAdmin] | None) -> Router:
         user = target(caller, id)
         if not may_grant(caller.role, body.role):
             raise forbidden(f"a {caller.role} may not grant {body.role}")
-        return profile_of(_doing(lambda: admin().set_role(user, body.role, request_id())))
+        return profile_of(_doing(lambda: admin().set_role(user, body.role, request_id())), avatar_url)
 
     @changes.put(
         "/users/<id>/mfa",

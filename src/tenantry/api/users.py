@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenantry import schemas
 from tenantry.api.caller import KEY, USER, Caller
 from tenantry.api.errors import ApiError, error_responses, not_found
-from tenantry.api.me import Profile, ProfileLookup, profile_of
+from tenantry.api.me import AvatarUrl, Profile, ProfileLookup, profile_of
 from tenantry.api.route_caller import require, verified_caller
 from tenantry.roles import KEY_GRANTS_AT_MOST, MANAGING_ROLES, may_grant, may_grant_by_key
 from tenantry.user_directory import SearchField, SearchPage
@@ -92,7 +92,9 @@ def decode_cursor(cursor: str, tenant_id: str) -> str:
     return value["u"]
 
 
-def router(profiles: ProfileLookup, start_registration: RegistrationStarter, search: UserSearch) -> Router:
+def router(
+    profiles: ProfileLookup, start_registration: RegistrationStarter, search: UserSearch, avatar_url: AvatarUrl | None = None
+) -> Router:
     users = Router()  # type: ignore[no-untyped-call]  # Powertools leaves Router.__init__ unannotated
 
     @users.post(
@@ -151,7 +153,7 @@ def router(profiles: ProfileLookup, start_registration: RegistrationStarter, sea
         # A profile of another tenant answers exactly as one that does not exist
         if item is None or item.get("tenantId") != caller.tenant_id:
             raise not_found("no such user")
-        return profile_of(item)
+        return profile_of(item, avatar_url)
 
     @users.get(
         "/users",
@@ -177,6 +179,6 @@ def router(profiles: ProfileLookup, start_registration: RegistrationStarter, sea
         field, value = given[0]
         page = search(caller.tenant_id, field, value, limit, after)
         next_cursor = encode_cursor(caller.tenant_id, page.last_user_id) if page.last_user_id else None
-        return UserPage(users=[profile_of(p) for p in page.profiles], cursor=next_cursor)
+        return UserPage(users=[profile_of(p, avatar_url) for p in page.profiles], cursor=next_cursor)
 
     return users
