@@ -199,11 +199,7 @@ def test_the_same_request_twice_and_at_once_gives_one_user(tenantry, outbound, t
         tenantry.wait_execution_state(REGISTRATION, name)["state"] for name in (f"manual-{request_id}", f"register-{request_id}")
     )
     assert endings == ["DuplicateRequestIgnored", "IssueActivationCodeAndWait"]
-    users = [
-        u
-        for u in tenantry.users_of_pool(tenant["userPoolId"])
-        if u["Username"].endswith(f"/{request_id}@example.com")
-    ]
+    users = [u for u in tenantry.users_of_pool(tenant["userPoolId"]) if u["Username"].endswith(f"/{request_id}@example.com")]
     assert len(users) == 1
     assert len(outbound.wait_for("UserRegistered", requestId=request_id)) == 1
 
@@ -229,9 +225,7 @@ def test_the_same_email_in_two_tenants_is_two_users(tenantry, outbound, tenants,
         created.append(registered_user(tenantry, outbound, request_id))
     assert len(set(created)) == 2
     usernames = [
-        u["Username"]
-        for u in tenantry.users_of_pool(tenants["shared"]["userPoolId"])
-        if u["Username"].endswith(f"/{email}")
+        u["Username"] for u in tenantry.users_of_pool(tenants["shared"]["userPoolId"]) if u["Username"].endswith(f"/{email}")
     ]
     assert sorted(usernames) == sorted(f"{t['tenantId']}/{email}" for t in (tenants["shared"], tenantry_shared_second))
 
@@ -272,9 +266,7 @@ def test_invalid_registrations_create_nothing(tenantry, outbound, tenants, chang
     assert (event["detail"]["reason"], event["detail"]["field"]) == (reason, field)
     assert outbound.matching("UserRegistered", requestId=request_id) == []
     assert not [
-        u
-        for u in tenantry.users_of_pool(tenants["shared"]["userPoolId"])
-        if u["Username"].endswith(f"/{request_id}@example.com")
+        u for u in tenantry.users_of_pool(tenants["shared"]["userPoolId"]) if u["Username"].endswith(f"/{request_id}@example.com")
     ]
 
 
@@ -334,9 +326,7 @@ def test_a_failure_after_the_user_exists_undoes_it(tenantry, outbound, tenants, 
     assert execution["status"] == "FAILED", tenantry.rt.faults.pending()
     states = tenantry.states(execution["executionArn"])
     assert states[-(len(undo) + 2) :] == [*undo, "EmitRegistrationFailed", "RegistrationFailed"], states
-    assert not [
-        u for u in tenantry.users_of_pool(tenant["userPoolId"]) if u["Username"].endswith(f"/{email}")
-    ]
+    assert not [u for u in tenantry.users_of_pool(tenant["userPoolId"]) if u["Username"].endswith(f"/{email}")]
     assert [p for p in tenantry.profiles_of(tenant["tenantId"]) if p.get("username", {}).get("S", "").endswith(email)] == []
     assert tenantry.item(f"EMAIL#{tenant['tenantId']}#{email}", "EMAIL") is None  # the email is free again
     [event] = outbound.wait_for("UserRegistrationFailed", requestId=request_id)
