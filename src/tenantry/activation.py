@@ -7,6 +7,7 @@ workflow's state (the registration execution waits on a task token, which the co
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -75,6 +76,18 @@ class ActivationStore:
 
     def get(self, hashed: str) -> dict[str, Any] | None:
         return get_plain(self._ddb, self._table, keys.activation_key(hashed))
+
+    def give_back(self, hashed: str, request_id: str) -> None:
+        """Undo `consume` by `request_id` (the activation could not go on): the code is ISSUED again."""
+        with contextlib.suppress(self._ddb.exceptions.ConditionalCheckFailedException):
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=to_item(keys.activation_key(hashed)),
+                UpdateExpression="SET #s = :issued REMOVE usedBy, usedAt",
+                ConditionExpression="#s = :used AND usedBy = :request",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_item({":issued": "ISSUED", ":used": "USED", ":request": request_id}),
+            )
 
 
 @dataclass(frozen=True)
@@ -152,20 +165,36 @@ def activate(
 ) -> ActivationOutcome:
     """Use `code`: resume the registration waiting on it. A wrong, used or expired code changes nothing."""
     now = now or datetime.now(UTC)
+    taken = take_code(store, code, request_id, now)
+    if isinstance(taken, Refused):
+        return taken
+    record, redelivered = taken
+    return resume(sfn_client, record, request_id, now, redelivered)
+
+
+def take_code(store: ActivationStore, code: str, request_id: str, now: datetime) -> tuple[dict[str, Any], bool] | Refused:
+    """Mark the code used by `request_id` (one conditional write): its record, and whether this request had
+    used it already (a retried delivery); Refused for a wrong, used or expired code."""
     hashed = code_hash(code)
     record = store.consume(hashed, request_id, now)
-    redelivered = False
+    if record is not None:
+        return record, False
+    record = store.get(hashed)
     if record is None:
-        record = store.get(hashed)
-        if record is None:
-            return Refused("INVALID_CODE", "the activation code is not valid")
-        if record["status"] != "USED":
-            return Refused("CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
-        if record.get("usedBy") != request_id:
-            return Refused("CODE_ALREADY_USED", "the activation code was already used")
-        # The same request again (a retried delivery): resume the workflow again, in case the first try
-        # consumed the code but could not reach Step Functions.
-        redelivered = True
+        return Refused("INVALID_CODE", "the activation code is not valid")
+    if record["status"] != "USED":
+        return Refused("CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
+    if record.get("usedBy") != request_id:
+        return Refused("CODE_ALREADY_USED", "the activation code was already used")
+    # The same request again (a retried delivery): resume the workflow again, in case the first try consumed
+    # the code but could not reach Step Functions.
+    return record, True
+
+
+def resume(
+    sfn_client: SFNClient, record: dict[str, Any], request_id: str, now: datetime, redelivered: bool = False
+) -> ActivationOutcome:
+    """Resume the registration waiting on the code's task token."""
     try:
         sfn_client.send_task_success(
             taskToken=record["taskToken"], output=json.dumps({"activationRequestId": request_id, "activatedAt": _iso(now)})
@@ -181,10 +210,10 @@ WRONG_CODES_PER_SOURCE = Limit("activation-wrong-code", attempts=10, window_seco
 
 
 class AccountActivation:
-    """`POST /auth/activate {code, password}`, the activation page's call: the chosen password is set, then the
-    code resumes the waiting registration exactly as UserActivationRequested does (`activate`). The password
-    is set only once the code is known to be issued and unexpired, and before the code is used: a password the
-    pool's policy refuses leaves the code unused, to try again. Wrong codes are limited per source address."""
+    """`POST /auth/activate {code, password}`, the activation page's call. The code is taken first, exactly as
+    UserActivationRequested takes it (one conditional write: of two requests with one code, one wins), then the
+    chosen password is set, then the waiting registration resumes. A password the pool's policy refuses gives
+    the code back, unused, to try again. Wrong codes are limited per source address."""
 
     def __init__(
         self,
@@ -206,28 +235,33 @@ class AccountActivation:
     ) -> ActivationOutcome:
         """Activated, or Refused with the event path's reasons; TooManyAttempts, PasswordRejected."""
         now = now or datetime.now(UTC)
-        if self._rates.spent(WRONG_CODES_PER_SOURCE, source_ip):
+        if not self._rates.take(WRONG_CODES_PER_SOURCE, source_ip):
             raise TooManyAttempts(source_ip)
-        refused = self._set_password(code, password, now)
+        taken = take_code(self._store, code, request_id, now)
+        if isinstance(taken, Refused):
+            return taken
+        self._rates.refund(WRONG_CODES_PER_SOURCE, source_ip)  # a good code: not a wrong one
+        record, redelivered = taken
+        try:
+            refused = self._set_password(record, password)
+        except Exception:
+            self._store.give_back(code_hash(code), request_id)
+            raise
         if refused is not None:
-            self._rates.count(WRONG_CODES_PER_SOURCE, source_ip)
+            self._store.give_back(code_hash(code), request_id)
             return refused
-        return activate(self._store, self._sfn, code, request_id, now)
+        return resume(self._sfn, record, request_id, now, redelivered)
 
-    def _set_password(self, code: str, password: str, now: datetime) -> Refused | None:
-        record = self._store.get(code_hash(code))
-        if record is None:
-            return Refused("INVALID_CODE", "the activation code is not valid")
-        if record["status"] == "USED":
-            return Refused("CODE_ALREADY_USED", "the activation code was already used")
+    def _set_password(self, record: dict[str, Any], password: str) -> Refused | None:
         profile = get_plain(self._ddb, self._table, keys.profile_key(record["userId"]))
         tenant = get_plain(self._ddb, self._table, keys.tenant_key(record["tenantId"]))
-        if int(record["expiresAtEpoch"]) <= now.timestamp() or profile is None or not tenant or tenant.get("status") != "ACTIVE":
-            return Refused("CODE_EXPIRED", f"the activation code expired at {record['expiresAt']}")
+        if profile is None or not tenant or tenant.get("status") != "ACTIVE":  # undone, expired, or offboarded
+            return Refused("CODE_EXPIRED", "the registration this code belongs to has ended")
+        errors = self._cognito.exceptions
         try:
             self._cognito.admin_set_user_password(
                 UserPoolId=tenant["userPoolId"], Username=profile["username"], Password=password, Permanent=True
             )
-        except self._cognito.exceptions.InvalidPasswordException as rejected:
+        except (errors.InvalidPasswordException, errors.InvalidParameterException) as rejected:
             raise PasswordRejected(str(rejected.response.get("Error", {}).get("Message", ""))) from None
         return None

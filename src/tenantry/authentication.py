@@ -8,8 +8,9 @@ the tenant record, never taken from the caller.
 
 Every failure to sign in (unknown tenant, unknown user, wrong password, a user not yet activated) is the same
 `SignInRefused`, answered no sooner than `failure_floor_seconds` after the attempt began, so that neither the
-answer nor its timing says which it was. Failures are counted per account (`LOGIN_FAILURES`): past the limit
-the account answers `TooManyAttempts` without Cognito being asked.
+answer nor its timing says which it was. Failures are counted per account (`LOGIN_FAILURES`; each attempt is
+taken before it is tried and given back when it succeeds, so parallel guesses are counted too), wrong TOTP
+codes with them: past the limit the account answers `TooManyAttempts` without Cognito being asked.
 
 An MFA challenge is remembered server-side under the SHA-256 of Cognito's session (never the session itself):
 which pool, client and user it belongs to (the caller cannot name another user when answering it), until when
@@ -19,6 +20,7 @@ again while it could still verify (a replay), whatever Cognito does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -87,6 +89,11 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def account_of(tenant_id: str, email: str) -> str:
+    """The subject an account's attempts are counted under (RateCounter hashes it)."""
+    return f"{tenant_id}\n{email.strip().lower()}"
+
+
 def _tokens(result: dict[str, Any]) -> Tokens:
     authenticated = result["AuthenticationResult"]
     return Tokens(
@@ -131,15 +138,16 @@ class Authentication:
     def log_in(self, tenant_id: str, email: str, password: str) -> Tokens | MfaChallenge:
         """Tokens, or the MFA challenge to answer with `answer_mfa`; SignInRefused or TooManyAttempts."""
         started = self._monotonic()
-        account = f"{tenant_id}\n{email.strip().lower()}"
-        if self._rates.spent(LOGIN_FAILURES, account):
+        account = account_of(tenant_id, email)
+        if not self._rates.take(LOGIN_FAILURES, account):
             raise TooManyAttempts(tenant_id)
         try:
-            return self._log_in(tenant_id, email, password)
+            outcome = self._log_in(tenant_id, email, password)
         except SignInRefused:
-            self._rates.count(LOGIN_FAILURES, account)
             self._sleep(max(0.0, self._floor - (self._monotonic() - started)))
             raise
+        self._rates.refund(LOGIN_FAILURES, account)  # the password was right: not a failure
+        return outcome
 
     def _log_in(self, tenant_id: str, email: str, password: str) -> Tokens | MfaChallenge:
         pool = self.pool_of(tenant_id)
@@ -163,12 +171,12 @@ class Authentication:
         ) as refused:
             raise SignInRefused(tenant_id) from refused
         if result.get("ChallengeName") == SOFTWARE_TOKEN_MFA:
-            return self._remember_challenge(pool, username, result["Session"])
+            return self._remember_challenge(pool, username, email, result["Session"])
         if "AuthenticationResult" not in result:  # NEW_PASSWORD_REQUIRED: a user who has not activated yet
             raise SignInRefused(tenant_id)
         return _tokens(dict(result))
 
-    def _remember_challenge(self, pool: TenantPool, username: str, session: str) -> MfaChallenge:
+    def _remember_challenge(self, pool: TenantPool, username: str, email: str, session: str) -> MfaChallenge:
         expires = int(self._clock()) + CHALLENGE_SECONDS
         self._ddb.put_item(
             TableName=self._table,
@@ -180,6 +188,7 @@ class Authentication:
                     "userPoolId": pool.user_pool_id,
                     "clientId": pool.client_id,
                     "username": username,
+                    "account": account_of(pool.tenant_id, email),  # whose failures a wrong code counts against
                     "attempts": 0,
                     "expiresAtEpoch": expires,
                     "ttl": expires + 3600,
@@ -196,6 +205,9 @@ class Authentication:
         if challenge is None or int(challenge["expiresAtEpoch"]) <= self._clock():
             raise ChallengeExpired()
         pool_id, username = challenge["userPoolId"], challenge["username"]
+        account = str(challenge.get("account", ""))
+        if not self._rates.take(LOGIN_FAILURES, account):  # wrong codes are failed sign-ins of the account too
+            raise TooManyAttempts(str(challenge.get("tenantId", "")))
         if not self._first_use_of(pool_id, username, code):
             raise WrongMfaCode(replayed=True)
         errors = self._cognito.exceptions
@@ -212,8 +224,10 @@ class Authentication:
             raise WrongMfaCode() from None
         except (errors.NotAuthorizedException, errors.ExpiredCodeException, errors.ResourceNotFoundException):
             self._forget(key)
+            self._forget_use_of(pool_id, username, code)  # the code never signed anyone in: it stays usable
             raise ChallengeExpired() from None
         self._forget(key)  # answered: the same session is never honoured again
+        self._rates.refund(LOGIN_FAILURES, account)
         return _tokens(dict(result))
 
     def _first_use_of(self, pool_id: str, username: str, code: str) -> bool:
@@ -235,6 +249,9 @@ class Authentication:
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def _forget_use_of(self, pool_id: str, username: str, code: str) -> None:
+        self._ddb.delete_item(TableName=self._table, Key=to_item(keys.used_mfa_code_key(pool_id, username, _sha256(code))))
 
     def _count_wrong_code(self, key: dict[str, str]) -> None:
         answer = self._ddb.update_item(
@@ -312,44 +329,73 @@ class PasswordRejected(Exception):
 
 class PasswordReset:
     """Cognito's forgotten-password code flow behind the API, for a tenant's users: the code goes to the user's
-    verified email (Cognito sends it); the answer never says whether the account exists. Requests are limited
-    per account and per source address, wrong codes per account."""
+    verified email (Cognito sends it); neither the answer nor its timing says whether the account exists (every
+    request answers no sooner than the floor; Cognito's own throttling of an existing account is not passed
+    on). Requests are limited per account and per source address, wrong codes per account."""
 
-    def __init__(self, authentication: Authentication, rates: RateCounter, cognito_client: CognitoIdentityProviderClient):
+    def __init__(
+        self,
+        authentication: Authentication,
+        rates: RateCounter,
+        cognito_client: CognitoIdentityProviderClient,
+        floor_seconds: float = 0.4,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self._auth = authentication
         self._rates = rates
         self._cognito = cognito_client
+        self._floor = floor_seconds
+        self._monotonic = monotonic
+        self._sleep = sleep
+
+    def _answer_after_floor(self, started: float) -> None:
+        self._sleep(max(0.0, self._floor - (self._monotonic() - started)))
 
     def forgot(self, tenant_id: str, email: str, source_ip: str) -> None:
         """Send a reset code if there is such an account; TooManyAttempts past either limit."""
-        account = f"{tenant_id}\n{email.strip().lower()}"
+        started = self._monotonic()
+        account = account_of(tenant_id, email)
         if not self._rates.take(PASSWORD_RESETS_PER_SOURCE, source_ip) or not self._rates.take(
             PASSWORD_RESETS_PER_ACCOUNT, account
         ):
             raise TooManyAttempts(tenant_id)
-        pool = self._auth.pool_of(tenant_id)
-        if pool is None:
-            return
-        errors = self._cognito.exceptions
         try:
-            self._cognito.forgot_password(ClientId=pool.client_id, Username=cognito_username(pool.isolation, tenant_id, email))
-        except (
-            errors.UserNotFoundException,
-            errors.InvalidParameterException,  # no verified email to send the code to: said to nobody
-            errors.NotAuthorizedException,
-        ):
-            return
-        except errors.LimitExceededException as limited:
-            raise TooManyAttempts(tenant_id) from limited
+            pool = self._auth.pool_of(tenant_id)
+            if pool is None:
+                return
+            errors = self._cognito.exceptions
+            with contextlib.suppress(
+                errors.UserNotFoundException,
+                errors.InvalidParameterException,  # no verified email to send the code to: said to nobody
+                errors.NotAuthorizedException,
+                errors.LimitExceededException,  # only an existing account is throttled: not said either
+            ):
+                self._cognito.forgot_password(
+                    ClientId=pool.client_id, Username=cognito_username(pool.isolation, tenant_id, email)
+                )
+        finally:
+            self._answer_after_floor(started)
 
     def reset(self, tenant_id: str, email: str, code: str, password: str) -> None:
         """Set the new password with the emailed code; InvalidResetCode, PasswordRejected or TooManyAttempts."""
-        account = f"{tenant_id}\n{email.strip().lower()}"
-        if self._rates.spent(WRONG_RESET_CODES, account):
+        started = self._monotonic()
+        account = account_of(tenant_id, email)
+        if not self._rates.take(WRONG_RESET_CODES, account):
             raise TooManyAttempts(tenant_id)
+        try:
+            self._reset(tenant_id, email, code, password)
+        except InvalidResetCode:
+            self._answer_after_floor(started)
+            raise
+        except PasswordRejected:
+            self._rates.refund(WRONG_RESET_CODES, account)  # the code was never tried
+            raise
+        self._rates.refund(WRONG_RESET_CODES, account)
+
+    def _reset(self, tenant_id: str, email: str, code: str, password: str) -> None:
         pool = self._auth.pool_of(tenant_id)
         if pool is None:
-            self._rates.count(WRONG_RESET_CODES, account)
             raise InvalidResetCode(tenant_id)
         errors = self._cognito.exceptions
         try:
@@ -359,10 +405,12 @@ class PasswordReset:
                 ConfirmationCode=code,
                 Password=password,
             )
-        except errors.InvalidPasswordException as rejected:
+        except (errors.InvalidPasswordException, errors.InvalidParameterException) as rejected:
             raise PasswordRejected(str(rejected.response.get("Error", {}).get("Message", ""))) from None
-        except (errors.CodeMismatchException, errors.ExpiredCodeException, errors.UserNotFoundException):
-            self._rates.count(WRONG_RESET_CODES, account)
+        except (
+            errors.CodeMismatchException,
+            errors.ExpiredCodeException,
+            errors.UserNotFoundException,
+            errors.LimitExceededException,  # only an existing account is throttled: answered as a wrong code
+        ):
             raise InvalidResetCode(tenant_id) from None
-        except errors.LimitExceededException as limited:
-            raise TooManyAttempts(tenant_id) from limited

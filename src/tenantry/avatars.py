@@ -31,7 +31,7 @@ MAX_BYTES = 1024 * 1024
 UPLOAD_SECONDS = 300
 READ_SECONDS = 900
 PREFIX = "avatars/"
-_KEY = re.compile(r"^avatars/(?P<tenant>[A-Za-z0-9._:-]{1,128})/(?P<user>[A-Za-z0-9-]{1,128})/[0-9a-f]{32}\.(png|jpg|webp)$")
+_KEY = re.compile(r"avatars/(?P<tenant>[A-Za-z0-9._:-]{1,128})/(?P<user>[A-Za-z0-9-]{1,128})/[0-9a-f]{32}\.(png|jpg|webp)")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def avatar_key(tenant_id: str, user_id: str, content_type: str) -> str:
 
 def owner_of(key: str) -> tuple[str, str] | None:
     """(tenant id, user id) of an avatar key the API made; None for any other key."""
-    matched = _KEY.match(key)
+    matched = _KEY.fullmatch(key)
     return (matched["tenant"], matched["user"]) if matched else None
 
 

@@ -162,6 +162,9 @@ def _check_number(value: int | float, path: tuple[str, ...]) -> None:
         raise InvalidData(_dotted(path), message)
 
 
+NO_VERSION = -1  # what a weak ETag names under If-Match: no version ever is it
+
+
 def etag_of(version: int) -> str:
     """The (strong) ETag of the data at `version`: `"v3"`."""
     return f'"v{version}"'
@@ -173,6 +176,8 @@ def version_of_etag(header: str) -> int | None:
     text = header.strip()
     if text == "*":
         return None
+    if text.startswith("W/") and _ETAG.fullmatch(text[2:]):
+        return NO_VERSION  # a weak ETag: well formed, but it never matches under If-Match (412, not 400)
     match = _ETAG.fullmatch(text)
     if match is None:
         raise InvalidData(IF_MATCH, 'If-Match must be one ETag of the data, such as "v3", or *')

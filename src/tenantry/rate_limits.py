@@ -3,8 +3,9 @@ reset requests per account and per source address, wrong activation codes per so
 
 One item per subject and window (`RATE#<sha256 of the subject>` / `WINDOW#<start>`), expiring with DynamoDB's
 TTL after its window: the subject (an email, an address) never appears in a key. `take` counts an attempt and
-says whether it is still within the limit (one conditional write); `spent` only reads, and `count` adds one
-without a limit, for limits that count failures only (a sign-in first asks `spent`, then counts a failure).
+says whether it is still within the limit (one conditional write), so that parallel attempts cannot all pass a
+check made before any of them is counted; `refund` gives an attempt back, for limits that count failures only
+(a sign-in takes an attempt, and gives it back when it succeeds); `spent` only reads, `count` adds one.
 """
 
 from __future__ import annotations
@@ -56,9 +57,23 @@ class RateCounter:
         """Count one attempt if the limit allows it; False (and nothing counted) when it is spent."""
         return self._add(limit, subject, limit.attempts)
 
-    def _add(self, limit: Limit, subject: str, at_most: int | None) -> bool:
+    def refund(self, limit: Limit, subject: str) -> None:
+        """Give back an attempt `take` counted in this window (one that turned out not to count: a success)."""
+        key, _ = self._key(limit, subject)
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=to_item(key),
+                UpdateExpression="ADD attempts :minus_one",
+                ConditionExpression="attempts > :zero",
+                ExpressionAttributeValues=to_item({":minus_one": -1, ":zero": 0}),
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return  # the window turned meanwhile: the new one never counted it
+
+    def _add(self, limit: Limit, subject: str, at_most: int | None, step: int = 1) -> bool:
         key, expires = self._key(limit, subject)
-        values = {":one": 1, ":expires": expires, ":entity": keys.RATE_COUNTER.name}
+        values = {":one": step, ":expires": expires, ":entity": keys.RATE_COUNTER.name}
         condition: dict[str, str] = {}
         if at_most is not None:
             values[":limit"] = at_most

@@ -303,7 +303,7 @@ FORGOT_PASSWORD_CODE_SECONDS = 3600  # a ForgotPassword code is good for an hour
 
 
 def _patch_cognito_forgot_password() -> None:
-    from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException
+    from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException, UserNotFoundError
     from moto.cognitoidp.models import CognitoIdpBackend
 
     forgot_password = CognitoIdpBackend.forgot_password
@@ -325,7 +325,14 @@ def _patch_cognito_forgot_password() -> None:
     def confirm_forgot_password_(self: Any, client_id: str, username: str, password: str, confirmation_code: str) -> Any:
         pool = _triggers.pool_of_client(self, client_id)
         user = pool._get_user(username) if pool is not None else None
-        if user is not None:  # (moto answers an unknown user or client itself)
+        if pool is not None and user is None:  # as Cognito: an unknown user looks like a wrong code, if the client says so
+            hides = pool.clients[client_id].extended_config.get("PreventUserExistenceErrors") == "ENABLED"
+            raise (
+                CodeMismatchException("Invalid verification code provided, please try again.")
+                if hides
+                else UserNotFoundError(username)
+            )
+        if user is not None:  # (moto answers an unknown client itself)
             issued = getattr(user, "confirmation_code_issued_at", 0.0)
             if user.confirmation_code is None or time.time() - issued > FORGOT_PASSWORD_CODE_SECONDS:
                 raise ExpiredCodeException("Invalid code provided, please request a code again.")

@@ -84,6 +84,36 @@ def test_wrong_and_expired_codes_are_refused_and_change_nothing(tenantry, api, t
     assert tenantry.profile(pending["userId"])["status"] == "EXPIRED"
 
 
+def test_one_code_used_twice_at_once_activates_once_with_the_winners_password(tenantry, api, tenant, fresh_limits):
+    import threading
+
+    pending = pending_user(tenantry, tenant)
+    answers = {}
+
+    def use(password):
+        answers[password] = activate(api, pending["code"], password)
+
+    threads = [threading.Thread(target=use, args=(p,)) for p in ("First-Horse-42", "Second-Horse-42")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(a.status_code for a in answers.values())
+    assert statuses == [200, 409], {p: a.text for p, a in answers.items()}
+    [winner] = [p for p, a in answers.items() if a.status_code == 200]
+    [loser] = [p for p, a in answers.items() if a.status_code == 409]
+    tenantry.wait_execution(REGISTRATION, f"register-{pending['requestId']}")
+    assert login(api, tenant["tenantId"], pending["email"], winner).status_code == 200
+    assert login(api, tenant["tenantId"], pending["email"], loser).status_code == 401
+
+
+def test_a_password_with_outer_spaces_is_refused_naming_it_and_the_code_stays_good(tenantry, api, tenant, fresh_limits):
+    pending = pending_user(tenantry, tenant)
+    spaced = activate(api, pending["code"], " Chosen-Horse-42 ")
+    assert spaced.status_code == 400 and spaced.json()["error"]["field"] == "password", spaced.text
+    assert activate(api, pending["code"]).status_code == 200
+
+
 def test_wrong_codes_from_one_address_are_limited(api, fresh_limits):
     codes = [activate(api, uuid.uuid4().hex).status_code for _ in range(10)]
     assert codes == [400] * 10
@@ -121,6 +151,16 @@ def test_a_forgotten_password_is_reset_with_the_emailed_code(tenantry, api, tena
     assert login(api, tenant["tenantId"], user["email"], user["password"]).status_code == 401
     used = requests.post(f"{api}/auth/password/reset", json=reset | {"code": code}, timeout=15)
     assert used.status_code == 400 and used.json()["error"]["code"] == "INVALID_CODE", used.text
+
+
+def test_a_reset_for_an_unknown_account_answers_as_a_wrong_code(tenantry, api, tenant, fresh_limits):
+    body = {"tenantId": tenant["tenantId"], "username": "nobody@example.com", "code": "123456", "password": "Brand-New-Horse-7"}
+    unknown_user = requests.post(f"{api}/auth/password/reset", json=body, timeout=15)
+    unknown_tenant = requests.post(f"{api}/auth/password/reset", json=body | {"tenantId": "no-such-tenant"}, timeout=15)
+    user = tenantry.active_user(tenant)
+    wrong_code = requests.post(f"{api}/auth/password/reset", json=body | {"username": user["email"]}, timeout=15)
+    answers = {(a.status_code, a.text) for a in (unknown_user, unknown_tenant, wrong_code)}
+    assert len(answers) == 1 and next(iter(answers))[0] == 400, answers
 
 
 def test_reset_requests_are_limited_per_account(tenantry, api, tenant, fresh_limits):

@@ -43,10 +43,10 @@ BODIES = {  # plausible bodies: a refusal must not depend on a body being wrong
     ("POST", "/auth/token/verify"): {"token": "not-a-token"},
 }
 # Routes a credential that is refused everywhere else may use: a session that may only set up MFA reaches
-# /me, the MFA set-up routes and signing out, and GET /me answers its profile; a key with only `tokens:verify`
+# /me and the MFA set-up routes, and GET /me answers its profile; a key with only `tokens:verify`
 # reaches token verification.
 OPEN_TO = {
-    "mfa-setup-only": lambda method, path: path == "/me" or path.startswith("/me/mfa/") or path == "/auth/logout",
+    "mfa-setup-only": lambda method, path: path == "/me" or path.startswith("/me/mfa/"),
     "out-of-scope-key": lambda method, path: path == "/auth/token/verify",
 }
 MFA_CHANGE, MFA_COMPLIANCE = "MfaRequirementChangeStateMachineArn", "MfaComplianceStateMachineArn"

@@ -180,6 +180,22 @@ def test_three_wrong_codes_end_the_challenge(tenantry, api, tenant):
     assert late.status_code == 401 and late.json()["error"]["code"] == "CHALLENGE_EXPIRED", late.text
 
 
+def test_wrong_codes_count_against_the_account_across_challenges(tenantry, api, tenant):
+    user = tenantry.active_user(tenant)
+    secret, run = set_up_totp(api, bearer(login_user(api, user)))
+    tenantry.wait_execution(COMPLIANCE, run)
+    code = totp_code(secret)
+    wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 6)]
+    first, second = login_user(api, user).json()["session"], login_user(api, user).json()["session"]
+    answers = [answer_mfa(api, first, c).status_code for c in wrong[:3]] + [
+        answer_mfa(api, second, c).status_code for c in wrong[3:]
+    ]
+    assert answers == [401] * 5
+    # five failed sign-ins of the account, though its password was right each time: it is locked for a while
+    locked = login_user(api, user)
+    assert locked.status_code == 429 and locked.json()["error"]["code"] == "TOO_MANY_ATTEMPTS", locked.text
+
+
 def test_a_user_required_to_use_mfa_sets_it_up_with_a_set_up_only_session(tenantry, api, tenant):
     admin, user = tenantry.active_user(tenant, "Admin"), tenantry.active_user(tenant)
     required = requests.put(

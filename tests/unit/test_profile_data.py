@@ -13,10 +13,12 @@ import pytest
 from helpers import UNIT_TABLE as TABLE
 from helpers import Interleaved
 from tenantry import keys
-from tenantry.adapters.dynamodb import from_item, to_item
+from tenantry.adapters.dynamodb import from_item, get_plain, to_item
+from tenantry.keys import profile_key
 from tenantry.profile_data import (
     MAX_DATA_BYTES,
     MAX_DEPTH,
+    NO_VERSION,
     DataTooLarge,
     InvalidData,
     ProfileDataStore,
@@ -162,7 +164,16 @@ def test_etags_name_versions():
     assert version_of_etag("*") is None
 
 
-@pytest.mark.parametrize("header", ['W/"v3"', "v3", '"3"', '"v03"', '"v3", "v4"', '"v-1"', "", '"v3'])
+def test_a_weak_etag_is_well_formed_but_never_matches(ddb):
+    # RFC 9110 13.1.1: If-Match compares strongly, so a weak tag is a failed precondition (412), not bad input
+    assert version_of_etag('W/"v3"') == NO_VERSION
+    put_profile(ddb, data={"a": 1}, dataVersion=3)
+    with pytest.raises(VersionMismatch):
+        ProfileDataStore(TABLE, ddb).apply(USER, TENANT, {"b": 2}, replace=False, if_match='W/"v3"')
+    assert get_plain(ddb, TABLE, profile_key(USER))["data"] == {"a": 1}
+
+
+@pytest.mark.parametrize("header", ["v3", '"3"', '"v03"', '"v3", "v4"', '"v-1"', "", '"v3'])
 def test_anything_else_in_if_match_is_invalid(header):
     with pytest.raises(InvalidData) as raised:
         version_of_etag(header)

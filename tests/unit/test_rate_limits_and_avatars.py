@@ -23,6 +23,17 @@ def test_take_counts_until_the_limit_then_refuses_without_counting(ddb):
     assert not counter.spent(LIMIT, "a") and counter.take(LIMIT, "a")
 
 
+def test_a_refund_gives_back_an_attempt_of_this_window_only(ddb):
+    now = [1_000_000.0]
+    counter = RateCounter(TABLE, ddb, clock=lambda: now[0])
+    assert counter.take(LIMIT, "a") and counter.take(LIMIT, "a")
+    counter.refund(LIMIT, "a")
+    assert counter.take(LIMIT, "a") and not counter.spent(LIMIT, "a")  # 2 counted, not 3
+    now[0] += 60
+    counter.refund(LIMIT, "a")  # nothing counted in the new window: nothing to give back, never below zero
+    assert [counter.take(LIMIT, "a") for _ in range(4)] == [True, True, True, False]
+
+
 def test_count_counts_failures_and_the_subject_never_appears_in_a_key(ddb):
     counter = RateCounter(TABLE, ddb, clock=lambda: 1_000_000.0)
     for _ in range(3):
@@ -39,6 +50,7 @@ def test_an_avatar_key_names_its_tenant_and_user_and_nothing_else_is_recorded(dd
     assert owner_of(form.key) == ("t-1", "u-1") and form.key.endswith(".webp")
     assert form.fields["Content-Type"] == "image/webp" and form.fields["key"] == form.key
     assert owner_of("avatars/t-1/u-1/../../x.png") is None and owner_of("other/t-1/u-1/" + "0" * 32 + ".png") is None
+    assert owner_of(form.key + "\n") is None
     other_tenant = form.key.replace("avatars/t-1/", "avatars/t-2/")
     assert record_upload(TABLE, ddb, other_tenant) is False  # the profile is t-1's: a t-2 key never lands on it
     assert record_upload(TABLE, ddb, form.key) is True

@@ -28,7 +28,8 @@ VERIFY_SCOPE = "tokens:verify"
 # An activation code is `secrets.token_urlsafe(32)`: 43 URL-safe characters
 ActivationCode = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 ResetCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
-NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+# Cognito refuses a password that starts or ends with a space: said here, naming the field
+NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=256, pattern=r"^\S(.*\S)?$")]
 ACTIVATION_ERRORS = {"INVALID_CODE": 400, "CODE_EXPIRED": 400, "CODE_ALREADY_USED": 409}
 
 # (token, the key's tenant) -> the token's verified claims, or TokenRejected

@@ -3,7 +3,7 @@ signing out everywhere, and setting up an authenticator app. The work is tenantr
 
 `/auth/login`, `/auth/login/mfa` and `/auth/refresh` are public (no authorizer): they name a tenant only to
 find its pool; the tokens they answer with carry the tenant Cognito has for the user. Everything else is a
-signed-in user's own (never a key's). A session with `mfa_setup_only` may call `/me/mfa/totp*` (and sign out).
+signed-in user's own (never a key's). A session with `mfa_setup_only` may call `/me/mfa/totp*` (and `GET /me`).
 """
 
 from __future__ import annotations
@@ -140,10 +140,13 @@ def wired(factory: Callable[[], Any] | None) -> Any:
     return factory()
 
 
-def signed_in_user(router: Router) -> Caller:
+def signed_in_user(router: Router, *, setting_up_mfa: bool = False) -> Caller:
+    """The signed-in user (never a key); a session that may only set up MFA only where `setting_up_mfa`."""
     caller = verified_caller(router)
     if caller.kind == KEY:
         raise forbidden("an API key acts for its tenant, not as a user: it has no session")
+    if caller.mfa_setup_only and not setting_up_mfa:  # such a session may only call /me and set MFA up
+        raise forbidden("this session may only set up MFA")
     return caller
 
 
@@ -250,7 +253,7 @@ def totp_router(totp: Callable[[], TotpSetUp] | None, mfa_set_up: Callable[[Call
         responses={200: {"description": "The secret"}, **error_responses(401, 403)},
     )
     def begin_totp() -> TotpSecret:
-        caller = signed_in_user(mfa)
+        caller = signed_in_user(mfa, setting_up_mfa=True)
         secret = _user_token_call(lambda: wired(totp).begin(bearer_token()))
         label = caller.username.replace("/", ":")
         uri = f"otpauth://totp/{OTPAUTH_ISSUER}:{label}?secret={secret}&issuer={OTPAUTH_ISSUER}"
@@ -266,7 +269,7 @@ def totp_router(totp: Callable[[], TotpSetUp] | None, mfa_set_up: Callable[[Call
         responses={200: {"description": "TOTP is on"}, **error_responses(400, 401, 403, 415)},  # 400: a wrong code
     )
     def verify_totp(body: TotpCodeBody) -> TotpEnabled:
-        caller = signed_in_user(mfa)
+        caller = signed_in_user(mfa, setting_up_mfa=True)
         try:
             _user_token_call(lambda: wired(totp).verify(bearer_token(), body.code))
         except WrongMfaCode as error:
