@@ -100,17 +100,22 @@ MINIMUM: dict[str, dict[str, int]] = {
     ),
     "key: GET /users/{id}": _plus(KEY_AUTHORIZER, {"dynamodb:GetItem": 1}),
     "no credentials: GET /me (401)": {},
-    # public sign-in: the account's failure count, the tenant's pool, Cognito (no authorizer runs)
-    "POST /auth/login": {"dynamodb:GetItem": 2, "cognito-idp:AdminInitiateAuth": 1},
-    "POST /auth/login (wrong password)": {
-        "dynamodb:GetItem": 2,
+    # public sign-in (no authorizer runs): the account's attempt taken before it is tried and given back on a
+    # success (two writes where a read and a write on failure would do, so that parallel guesses are counted
+    # too), the tenant's pool, Cognito
+    "POST /auth/login": {"dynamodb:UpdateItem": 2, "dynamodb:GetItem": 1, "cognito-idp:AdminInitiateAuth": 1},
+    "POST /auth/login (wrong password)": {"dynamodb:UpdateItem": 1, "dynamodb:GetItem": 1, "cognito-idp:AdminInitiateAuth": 1},
+    "POST /auth/login (TOTP user)": {
+        "dynamodb:UpdateItem": 2,
+        "dynamodb:GetItem": 1,
         "cognito-idp:AdminInitiateAuth": 1,
-        "dynamodb:UpdateItem": 1,  # the failure counted
+        "dynamodb:PutItem": 1,  # the challenge remembered
     },
-    "POST /auth/login (TOTP user)": {"dynamodb:GetItem": 2, "cognito-idp:AdminInitiateAuth": 1, "dynamodb:PutItem": 1},
-    # the challenge, the code's first use, Cognito, the challenge forgotten
+    # the challenge, the account's attempt (a wrong code is a failed sign-in), the code's first use, Cognito, the
+    # challenge forgotten, the attempt given back
     "POST /auth/login/mfa": {
         "dynamodb:GetItem": 1,
+        "dynamodb:UpdateItem": 2,
         "dynamodb:PutItem": 1,
         "cognito-idp:AdminRespondToAuthChallenge": 1,
         "dynamodb:DeleteItem": 1,
@@ -475,6 +480,14 @@ def _login_latency(session: _Session, runs: int) -> None:
     )
 
 
+def _function_label(name: str, authorizer: str, api_function: str) -> str:
+    if name == authorizer:
+        return "authorizer"
+    if name == api_function:
+        return "API function"
+    return name.split("-", 1)[-1]  # a Cognito trigger of a sign-in: its name without the stack's
+
+
 def _cost_per_million(measured: Measured, memory_mb: dict[str, int]) -> float:
     """Dollars per million such requests: the HTTP API request, each Lambda invocation (request and duration,
     billed by the millisecond rounded up), and DynamoDB's request units."""
@@ -506,7 +519,8 @@ def api_figures(
         session = _Session(runtime)
         authorizer = runtime.lambdas.spec(f"{runtime.stack_name}-AuthorizerFunction")
         api_function = runtime.lambdas.spec(f"{runtime.stack_name}-IdentityApiFunction")
-        memory_mb = {authorizer.name: authorizer.memory_mb, api_function.name: api_function.memory_mb}
+        # every function a request invokes, Cognito's triggers of a sign-in among them: its memory from the template
+        memory_mb = {spec.name: spec.memory_mb for spec in runtime.lambdas.specs()}
         scenarios = _scenarios(session)
         _, cold = scenarios[0][1]()  # GET /me on workers not yet started: their cold start, the pool's JWKS
         results, events = [], {}
@@ -561,7 +575,7 @@ def api_figures(
             minimum = MINIMUM[label]
             extra = {k: v - minimum.get(k, 0) for k, v in measured.calls.items() if v > minimum.get(k, 0)}
             durations = ", ".join(
-                f"{'authorizer' if name == authorizer.name else 'API function'} {statistics.median(ms):.1f} ms"
+                f"{_function_label(name, authorizer.name, api_function.name)} {statistics.median(ms):.1f} ms"
                 for name, ms in sorted(measured.milliseconds.items())
             )
             print(

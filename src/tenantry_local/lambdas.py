@@ -165,6 +165,11 @@ class LambdaService:
         pool = self._pools.get(name)
         return pool.spec if pool else None
 
+    def specs(self) -> list[FunctionSpec]:
+        """Every function the runtime has."""
+        with self._lock:
+            return [pool.spec for pool in self._pools.values()]
+
     def spec(self, name_or_arn: str) -> FunctionSpec:
         """The function's spec; FunctionNotFound when the runtime has no such function."""
         spec = self.resolve(name_or_arn)
