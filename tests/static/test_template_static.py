@@ -570,3 +570,29 @@ def test_the_badge_catalogue_seed_version_is_the_digest_of_its_files():
     seed = load_template(ROOT / "template.yaml")["Resources"]["BadgeCatalogue"]["Properties"]
     code_dir = ROOT / "functions" / "seed_bucket"
     assert seed["Version"] == content_version(package_files(code_dir, seed["Source"])), "run: update BadgeCatalogue.Version"
+
+
+def roles_that_may_put_events_on_the_bus() -> set[str]:
+    """The roles (as deployed: SAM's implicit ones included) whose policies allow events:PutEvents on EventBus."""
+    found = set()
+    roles = {k: v for k, v in DEPLOYED.items() if v["Type"] == "AWS::IAM::Role"}
+    for logical_id, role in roles.items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if statement["Effect"] == "Allow" and "events:PutEvents" in actions and "EventBus" in json.dumps(statement):
+                    found.add(logical_id)
+    return found
+
+
+def test_only_tenantrys_own_roles_may_put_events_with_source_tenantry():
+    [policy] = of_type("AWS::Events::EventBusPolicy").values()
+    statement = policy["Properties"]["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "events:PutEvents")
+    assert statement["Resource"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    assert statement["Condition"]["StringEquals"] == {"events:source": "tenantry"}
+    excepted = {arn["Fn::GetAtt"][0] for arn in statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]}
+    # exactly the roles that publish: a new publisher not listed would be denied; a listed role that does not
+    # publish would be an exception nobody needs
+    assert excepted == roles_that_may_put_events_on_the_bus()
+    assert len(excepted) >= 5
