@@ -62,12 +62,28 @@ def load_schema(detail_type: str) -> dict[str, Any]:
     return schema
 
 
+def ecma_pattern(pattern: str) -> str:
+    """`pattern` as Python must read it to mean what JSON Schema (ECMA-262) means: there `$` is the end of the
+    string, while Python's `$` also matches before a final newline, so `"r-1\\n"` would pass `^[a-z0-9-]+$` and
+    name the same execution as `"r-1"`. A final unescaped `$` becomes `\\Z`."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + "\\Z"
+    return pattern
+
+
 @cache
 def _validator(detail_type: str) -> Any:
+    import re
+
     import jsonschema  # lazy: only request validation and publishing need it
+    from jsonschema import ValidationError
+
+    def pattern(validator: Any, expected: str, instance: Any, schema: dict[str, Any]) -> Any:
+        if validator.is_type(instance, "string") and not re.search(ecma_pattern(expected), instance):
+            yield ValidationError(f"{instance!r} does not match {expected!r}")
 
     schema = load_schema(detail_type)
-    cls = jsonschema.validators.validator_for(schema)
+    cls = jsonschema.validators.extend(jsonschema.validators.validator_for(schema), {"pattern": pattern})  # type: ignore[no-untyped-call]
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
@@ -100,7 +116,7 @@ def _describe(error: Any) -> str:
     if validator == "enum":
         return f"must be one of {', '.join(map(str, expected))}"
     if validator == "pattern":
-        return "is not in the expected format"
+        return f"is not in the expected format (it must match {expected})"
     if validator == "type":
         return f"must be of type {expected}"
     return str(error.message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tenantry import schemas
 from tenantry.naming import cognito_username, execution_name
 from tenantry.requests import check_request
 
@@ -58,3 +59,13 @@ def test_usernames_keep_tenants_apart_in_the_shared_pool():
     assert cognito_username("shared", "tnt-1", "Ada@Example.com") == "tnt-1/ada@example.com"
     assert cognito_username("shared", "tnt-2", "ada@example.com") != cognito_username("shared", "tnt-1", "ada@example.com")
     assert cognito_username("dedicated", "tnt-1", "ada@example.com") == "ada@example.com"
+
+
+@pytest.mark.parametrize("request_id", ["r-1\n", "r-1\n\n", "\nr-1"])
+def test_a_request_id_with_a_newline_is_refused_naming_the_format(request_id):
+    # JSON Schema's `$` is the end of the string; Python's also matched before a final newline, and "r-1\n"
+    # then named the execution of "r-1"
+    [violation] = schemas.violations("UserActivationRequested", {"requestId": request_id, "code": "abc"})
+    assert (violation.reason, violation.field) == ("INVALID_FORMAT", "requestId")
+    assert violation.message.endswith("(it must match ^[A-Za-z0-9._:-]+$)")
+    assert schemas.violations("UserActivationRequested", {"requestId": "r-1", "code": "abc"}) == []
