@@ -25,7 +25,6 @@ from tenantry.observability import logger
 from tenantry.profile_data import ProfileDataStore
 from tenantry.rate_limits import RateCounter
 from tenantry.token_lookups import table_verifier
-from tenantry.tokens import verify_for_tenant
 from tenantry.user_admin import Resources, UserAdmin
 from tenantry.user_directory import SearchField, SearchPage, UserDirectory
 
@@ -139,7 +138,7 @@ def token_verifier() -> TokenVerifier:
 
 def check_token(token: str, tenant_id: str) -> dict[str, Any]:
     """POST /auth/token/verify: the authorizer's own checks, and the key's tenant."""
-    return verify_for_tenant(token_verifier(), token, tenant_id)
+    return token_verifier().verify(token, expected_tenant=tenant_id)
 
 
 def profile_data() -> ProfileDataStore:

@@ -4,8 +4,14 @@ Cognito keeps accepting a revoked access token's signature until it expires (an 
 API that only checks signatures lets a signed-out user in. `TokenVerifier` checks, in order: that the
 issuer is a user pool registered for a tenant (and the token's tenant is that registration's tenant),
 the RS256 signature against that pool's JWKS, expiry, `token_use`, the app client, and that the token was
-issued after the user's `sessionsRevokedAt`. Used by the Identity API's authorizer (functions/api_authorizer);
-every lookup is injected.
+issued after the user's `sessionsRevokedAt`, and, when the caller expects one, that the token is of that tenant.
+Used by the Identity API's authorizer (functions/api_authorizer) and `POST /auth/token/verify`; every lookup is
+injected.
+
+A token issued a little ahead of this machine's clock (`iat` up to CLOCK_SKEW_SECONDS in the future) is
+accepted; expiry allows no skew. A pool's JWKS is cached; a `kid` it does not hold refetches it at most once per
+JWKS_REFETCH_SECONDS (a stream of tokens with made-up key ids cannot make every request fetch), and a JWKS that
+cannot be fetched refuses the token (`JWKS_UNAVAILABLE`) instead of failing the request.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ class PoolRegistration:
     client_ids: frozenset[str]
 
 
+CLOCK_SKEW_SECONDS = 5
+JWKS_REFETCH_SECONDS = 30
 RegistrationLookup = Callable[[str, str], PoolRegistration | None]  # (pool id, tenant id) -> registration
 RevocationLookup = Callable[[str], int | None]  # user id (sub) -> sessionsRevokedAt, epoch milliseconds
 
@@ -74,8 +82,9 @@ class TokenVerifier:
         self._jwks_ttl = jwks_ttl_seconds
         self._jwks: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    def verify(self, token: str, token_use: str = "access") -> dict[str, Any]:  # noqa: S107 - a claim value
-        """The token's claims, or TokenRejected."""
+    def verify(self, token: str, token_use: str = "access", expected_tenant: str | None = None) -> dict[str, Any]:  # noqa: S107
+        """The token's claims, or TokenRejected (`WRONG_TENANT` for a good token of a tenant other than
+        `expected_tenant`, when one is given)."""
         import jwt  # PyJWT, loaded only when a token is verified
 
         try:
@@ -93,13 +102,16 @@ class TokenVerifier:
                 token,
                 key=key,
                 algorithms=["RS256"],
-                options={"require": ["exp", "iat", "sub", "token_use"], "verify_aud": False},
+                # iat is checked below, with the clock skew allowed; expiry allows none
+                options={"require": ["exp", "iat", "sub", "token_use"], "verify_aud": False, "verify_iat": False},
                 leeway=0,
             )
         except jwt.ExpiredSignatureError as error:
             raise TokenRejected("EXPIRED", "the token has expired") from error
         except jwt.PyJWTError as error:
             raise TokenRejected("BAD_SIGNATURE", f"the token does not verify: {error}") from error
+        if not isinstance(claims["iat"], int | float) or claims["iat"] > self._clock() + CLOCK_SKEW_SECONDS:
+            raise TokenRejected("NOT_YET_VALID", "the token was issued in the future")
         if claims["token_use"] != token_use:
             raise TokenRejected("WRONG_TOKEN_USE", f"expected an {token_use} token")
         client = claims.get("client_id") if token_use == "access" else claims.get("aud")
@@ -108,6 +120,8 @@ class TokenVerifier:
         revoked = self._revoked_at(claims["sub"])
         if revoked is not None and claims["iat"] * 1000 <= revoked:
             raise TokenRejected("REVOKED", "the user's sessions were revoked after this token was issued")
+        if expected_tenant is not None and claims.get("tenant_id") != expected_tenant:
+            raise TokenRejected("WRONG_TENANT", "the token is not of this tenant")
         return claims
 
     def _pool_of(self, issuer: str) -> str:
@@ -119,9 +133,20 @@ class TokenVerifier:
     def _signing_key(self, pool_id: str, kid: str | None) -> Any:
         from jwt import PyJWK
 
+        now = self._clock()
         cached = self._jwks.get(pool_id)
-        if cached is None or self._clock() - cached[0] > self._jwks_ttl or not _key(cached[1], kid):
-            self._jwks[pool_id] = cached = (self._clock(), self._fetch_json(self._jwks_url(pool_id)))
+        stale = cached is None or now - cached[0] > self._jwks_ttl
+        # a kid the cached JWKS lacks may be a rotated key: refetch, but not more often than JWKS_REFETCH_SECONDS
+        unknown_kid = cached is not None and not _key(cached[1], kid) and now - cached[0] > JWKS_REFETCH_SECONDS
+        if stale or unknown_kid:
+            try:
+                self._jwks[pool_id] = cached = (now, self._fetch_json(self._jwks_url(pool_id)))
+            except Exception as error:  # unreachable, slow, not JSON: the token cannot be verified now
+                if cached is None:
+                    raise TokenRejected(
+                        "JWKS_UNAVAILABLE", f"the pool's keys could not be fetched: {type(error).__name__}"
+                    ) from error
+        assert cached is not None
         found = _key(cached[1], kid)
         if found is None:
             raise TokenRejected("BAD_SIGNATURE", "no key of the pool's JWKS matches the token")
@@ -130,12 +155,3 @@ class TokenVerifier:
 
 def _key(jwks: dict[str, Any], kid: str | None) -> dict[str, Any] | None:
     return next((k for k in jwks.get("keys", []) if k.get("kid") == kid), None)
-
-
-def verify_for_tenant(verifier: TokenVerifier, token: str, tenant_id: str) -> dict[str, Any]:
-    """An access token's claims when it is good and of `tenant_id` (a key's tenant verifying a token it was
-    handed); TokenRejected otherwise, `WRONG_TENANT` for a good token of another tenant."""
-    claims = verifier.verify(token)
-    if claims.get("tenant_id") != tenant_id:
-        raise TokenRejected("WRONG_TENANT", "the token is not of this tenant")
-    return claims

@@ -98,3 +98,48 @@ def test_id_tokens_are_checked_against_their_audience():
     assert check.verify(token(token_use="id", aud=CLIENT, client_id=None), token_use="id")["aud"] == CLIENT
     with pytest.raises(TokenRejected, match="app client"):
         check.verify(token(token_use="id", aud="other", client_id=None), token_use="id")
+
+
+def test_a_token_issued_a_little_ahead_of_this_clock_verifies_and_one_far_ahead_does_not():
+    now = int(time.time())
+    assert verifier().verify(token(iat=now + 3))["sub"] == "user-1"  # a second or three of skew between machines
+    with pytest.raises(TokenRejected) as refused:
+        verifier().verify(token(iat=now + 60))
+    assert refused.value.reason == "NOT_YET_VALID"
+
+
+def test_unknown_key_ids_refetch_the_jwks_at_most_once_per_interval():
+    fetched, now = [], [time.time()]
+    check = verifier(fetched=fetched)
+    check._clock = lambda: now[0]  # the verifier's clock only (tokens carry real times)
+    check.verify(token())
+    for _ in range(20):  # made-up key ids, as fast as they come
+        with pytest.raises(TokenRejected):
+            check.verify(token(kid=f"made-up-{_}"))
+    assert len(fetched) == 1
+    now[0] += 31  # a rotated key is picked up once the interval has passed
+    with pytest.raises(TokenRejected):
+        check.verify(token(kid="rotated"))
+    assert len(fetched) == 2
+
+
+def test_a_jwks_that_cannot_be_fetched_refuses_the_token_instead_of_failing():
+    def unreachable(url):
+        raise OSError("connection refused")
+
+    check = TokenVerifier(
+        REGION,
+        registration=lambda pool, tenant: PoolRegistration(TENANT, frozenset([CLIENT])),
+        revoked_at=lambda sub: None,
+        fetch_json=unreachable,
+    )
+    with pytest.raises(TokenRejected) as refused:
+        check.verify(token())
+    assert refused.value.reason == "JWKS_UNAVAILABLE"
+
+
+def test_an_expected_tenant_refuses_a_good_token_of_another():
+    assert verifier().verify(token(), expected_tenant=TENANT)["tenant_id"] == TENANT
+    with pytest.raises(TokenRejected) as refused:
+        verifier().verify(token(), expected_tenant="tnt-other")
+    assert refused.value.reason == "WRONG_TENANT"
