@@ -177,6 +177,29 @@ def test_every_pool_is_admin_create_only_with_tenantrys_triggers():
                 assert set(parameters["LambdaConfig"]) == set(RESOURCES["SharedUserPool"]["Properties"]["LambdaConfig"])
 
 
+def user_pools() -> dict[str, dict[str, Any]]:
+    """Every pool's properties: the template's and those a workflow creates (CreateUserPool's parameters)."""
+    pools = {k: v["Properties"] for k, v in of_type("AWS::Cognito::UserPool").items()}
+    for logical_id, machine in STATE_MACHINES.items():
+        for name, state in tasks(definition(machine)["States"]):
+            if state["Resource"].endswith(":createUserPool"):
+                pools[f"{logical_id}/{name}"] = state["Parameters"]
+    return pools
+
+
+def test_a_user_cannot_take_an_email_they_have_not_verified():
+    # A Member changing their own email to an Admin's would carry it in their ID token at once; with
+    # verification required, the new address takes effect only once its code is confirmed
+    pools = user_pools()
+    assert len(pools) >= 2  # the shared pool and the one onboarding creates
+    email_writable = any("email" in (writable or []) for writable in app_client_write_attributes().values())
+    for where, pool in pools.items():
+        settings = pool.get("UserAttributeUpdateSettings") or {}
+        verified = "email" in settings.get("AttributesRequireVerificationBeforeUpdate", [])
+        assert verified or not email_writable, f"{where}: email is writable by a user's token without verification"
+        assert not verified or "email" in pool.get("AutoVerifiedAttributes", []), f"{where}: Cognito needs it auto-verified"
+
+
 # ------------------------------------------------------------------------------------- schemas
 def test_every_schema_is_a_valid_json_schema_and_every_sample_matches():
     import jsonschema
