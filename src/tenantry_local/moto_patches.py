@@ -254,7 +254,7 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
     ) -> Any:
         extra = dict(extra_data or {})
         _triggers.apply_token_customisation(self, client_id, username, token_use, extra)
-        return create_jwt(self, client_id, username, token_use, expires_in, extra)
+        return create_jwt(self, client_id, username, token_use, _token_validity(self, client_id, token_use, expires_in), extra)
 
     wrappers: tuple[tuple[type, str, Any], ...] = (
         (CognitoIdpBackend, "admin_create_user", admin_create_user_),
@@ -278,6 +278,20 @@ def _marked(function: Any, mark: str) -> bool:
             return True
         function = getattr(function, "__wrapped__", None)
     return False
+
+
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _token_validity(pool: Any, client_id: str, token_use: str, default: int) -> int:
+    """As Cognito: an access or ID token lives as long as its app client says (moto: always an hour)."""
+    client = pool.clients.get(client_id)
+    name = {"access": "AccessToken", "id": "IdToken"}.get(token_use)
+    config = client.extended_config if client is not None else {}
+    if name is None or config.get(f"{name}Validity") is None:
+        return default
+    unit = (config.get("TokenValidityUnits") or {}).get(name, "hours")
+    return int(config[f"{name}Validity"]) * _UNIT_SECONDS[unit]
 
 
 def _check_cognito() -> bool:

@@ -265,3 +265,13 @@ def test_the_sign_in_routes_are_documented_as_public_and_nothing_else_is(api):
         "POST /auth/password/reset",
         "POST /auth/activate",
     }
+
+
+def test_access_tokens_live_as_long_as_the_app_client_says(tenantry, api, tenant):
+    import base64
+    import json
+
+    answer = login_user(api, tenantry.active_user(tenant)).json()
+    part = answer["accessToken"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    assert claims["exp"] - claims["iat"] == 15 * 60 and answer["expiresIn"] == 15 * 60

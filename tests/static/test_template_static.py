@@ -166,6 +166,31 @@ def test_no_app_client_can_write_a_protected_attribute():
         assert not PROTECTED_ATTRIBUTES & set(writable), where
 
 
+def app_clients() -> dict[str, dict[str, Any]]:
+    """Every app client's properties: the template's and those a workflow creates."""
+    clients = {k: v["Properties"] for k, v in of_type("AWS::Cognito::UserPoolClient").items()}
+    for logical_id, machine in STATE_MACHINES.items():
+        for name, state in tasks(definition(machine)["States"]):
+            if state["Resource"].endswith(":createUserPoolClient"):
+                clients[f"{logical_id}/{name}"] = state["Parameters"]
+    return clients
+
+
+def test_every_app_client_allows_no_plain_password_flow_and_sets_short_token_lifetimes():
+    clients = app_clients()
+    assert len(clients) >= 2
+    for where, client in clients.items():
+        # the API signs users in with ADMIN_USER_PASSWORD_AUTH; a browser never sends a password to Cognito itself
+        assert "ALLOW_USER_PASSWORD_AUTH" not in client["ExplicitAuthFlows"], where
+        assert "ALLOW_ADMIN_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"], where
+        assert client["GenerateSecret"] is False, where
+        units = client["TokenValidityUnits"]
+        assert (client["AccessTokenValidity"], units["AccessToken"]) == (15, "minutes"), where
+        assert (client["IdTokenValidity"], units["IdToken"]) == (15, "minutes"), where
+        assert (client["RefreshTokenValidity"], units["RefreshToken"]) == (30, "days"), where
+        assert client["AuthSessionValidity"] == 3, where  # the API remembers a challenge as long (CHALLENGE_SECONDS)
+
+
 def test_every_pool_is_admin_create_only_with_tenantrys_triggers():
     for logical_id, pool in of_type("AWS::Cognito::UserPool").items():
         assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True, logical_id
