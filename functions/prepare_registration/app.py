@@ -9,6 +9,7 @@ from tenantry.adapters import client
 from tenantry.config import load_settings
 from tenantry.observability import logger
 from tenantry.registration import RegistrationStore, prepare_registration
+from tenantry.requesters import standing_in_cognito
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,7 +35,8 @@ log = logger()
 def handler(event: PrepareRegistrationTask, context: LambdaContext) -> dict[str, Any]:
     request = event["request"]
     store = RegistrationStore(SETTINGS.table_name, client("dynamodb"))
-    result = prepare_registration(store, request, event["executionName"], SETTINGS.activation_code_ttl_seconds)
+    standing = standing_in_cognito(client("cognito-idp"))  # asked only when a request names its requester
+    result = prepare_registration(store, request, event["executionName"], SETTINGS.activation_code_ttl_seconds, standing)
     log.info(
         "registration prepared",
         extra={

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain
 from tenantry.events import failure_detail
+from tenantry.requesters import Standing, standing_in_cognito
 from tenantry.roles import may_manage
 from tenantry.triggers import MFA_ATTRIBUTE
 
@@ -65,6 +66,10 @@ class UserDirectory:
     def cognito_user(self, pool_id: str, username: str) -> AdminGetUserResponseTypeDef:
         return self._cognito.admin_get_user(UserPoolId=pool_id, Username=username)
 
+    def standing(self, pool_id: str, username: str) -> Standing | None:
+        """A requester as Cognito knows them now (enabled, role from their groups)."""
+        return standing_in_cognito(self._cognito)(pool_id, username)
+
 
 def _rejected(execution_name: str, request: dict[str, Any], reason: str, message: str, field: str) -> dict[str, Any]:
     failure = failure_detail(
@@ -78,10 +83,16 @@ def prepare_mfa_change(directory: UserDirectory, request: dict[str, Any], execut
     target = directory.profile(request["userId"])
     if target is None or target.get("tenantId") != request["tenantId"]:
         return _rejected(execution_name, request, "USER_NOT_IN_TENANT", "userId is not a user of this tenant", "userId")
+    pool_id = directory.pool_of(request["tenantId"])
+    if pool_id is None:  # offboarded (or failed) since the request was posted: its users are in no pool
+        return _rejected(execution_name, request, "TENANT_NOT_ACTIVE", "tenantId does not name an active tenant", "tenantId")
     requester_id = request.get("requestedBy")
     if requester_id is not None:
         requester = directory.profile(requester_id)
-        if requester is None or requester.get("tenantId") != request["tenantId"] or requester.get("status") != "ACTIVE":
+        # the requester as Cognito knows them now (enabled, groups), not as their profile remembers them
+        in_tenant = requester is not None and requester.get("tenantId") == request["tenantId"]
+        now = directory.standing(pool_id, requester["username"]) if in_tenant and requester else None
+        if now is None or not now.enabled or requester is None or requester.get("status") != "ACTIVE":
             return _rejected(
                 execution_name,
                 request,
@@ -89,17 +100,14 @@ def prepare_mfa_change(directory: UserDirectory, request: dict[str, Any], execut
                 "requestedBy is not an active user of this tenant",
                 "requestedBy",
             )
-        if not may_manage(requester.get("role"), target.get("role")):
+        if not may_manage(now.role, target.get("role")):
             return _rejected(
                 execution_name,
                 request,
                 "ROLE_NOT_ALLOWED",
-                f"a {requester.get('role')} cannot change MFA for a {target.get('role')}",
+                f"a {now.role} cannot change MFA for a {target.get('role')}",
                 "requestedBy",
             )
-    pool_id = directory.pool_of(request["tenantId"])
-    if pool_id is None:  # offboarded (or failed) since the request was posted: its users are in no pool
-        return _rejected(execution_name, request, "TENANT_NOT_ACTIVE", "tenantId does not name an active tenant", "tenantId")
     user = directory.cognito_user(pool_id, target["username"])
     required = bool(request["required"])
     plan = {

@@ -1,8 +1,9 @@
 """Registering a user in a tenant: the checks and reservations made before anything exists in Cognito.
 
 Everything a registration depends on comes from server-side records: the tenant (ACTIVE, its pool, its
-isolation) from the tenant item, the requester's tenant and role from their profile. The request only
-names them; a tenant id it carries is checked against those records, never trusted.
+isolation) from the tenant item, the requester's tenant from their profile, and their role and whether they are
+enabled from Cognito as it is now (tenantry.requesters). The request only names them; a tenant id it carries is
+checked against those records, never trusted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tenantry.adapters.dynamodb import get_plain, to_item
 from tenantry.clock import now_iso
 from tenantry.events import failure_detail
 from tenantry.naming import cognito_username
+from tenantry.requesters import StandingLookup
 from tenantry.roles import may_grant
 from tenantry.tenants import TenantStatus
 
@@ -111,26 +113,31 @@ class RegistrationStore:
         return None
 
 
-def _check_requester(store: RegistrationStore, request: dict[str, Any]) -> None:
+def _check_requester(store: RegistrationStore, request: dict[str, Any], pool_id: str, standing: StandingLookup) -> None:
     requester_id = request.get("requestedBy")
     if requester_id is None:
         return  # an upstream system, authorised by IAM to post to the bus
     requester = store.get(keys.profile_key(requester_id))
     if requester is None or requester.get("tenantId") != request["tenantId"]:
         raise Rejected("REQUESTER_NOT_IN_TENANT", "requestedBy is not a user of this tenant", "requestedBy")
-    if requester.get("status") != "ACTIVE":
+    now = standing(pool_id, requester["username"]) if requester.get("status") == "ACTIVE" else None
+    if now is None or not now.enabled:  # not activated, disabled, or gone from Cognito
         raise Rejected("REQUESTER_NOT_ACTIVE", "requestedBy is not an active user", "requestedBy")
-    if not may_grant(requester.get("role"), request["role"]):
+    if not may_grant(now.role, request["role"]):  # the role Cognito gives them now, not the profile's memory
         raise Rejected(
             "ROLE_NOT_ALLOWED",
-            f"a {requester.get('role')} cannot register a {request['role']}: only Admins and SuperUsers register "
+            f"a {now.role} cannot register a {request['role']}: only Admins and SuperUsers register "
             "users, and never with a role above their own",
             "role",
         )
 
 
 def prepare_registration(
-    store: RegistrationStore, request: dict[str, Any], execution_name: str, activation_ttl_seconds: int
+    store: RegistrationStore,
+    request: dict[str, Any],
+    execution_name: str,
+    activation_ttl_seconds: int,
+    standing: StandingLookup,
 ) -> dict[str, Any]:
     """Decide whether `request` may proceed and reserve what it needs.
 
@@ -145,8 +152,8 @@ def prepare_registration(
         tenant = store.get(keys.tenant_key(request["tenantId"]))
         if tenant is None or tenant.get("status") != TenantStatus.ACTIVE:
             raise Rejected("TENANT_NOT_ACTIVE", "tenantId does not name an active tenant", "tenantId")
-        _check_requester(store, request)
-        return _reserve(store, request, tenant, execution_name, activation_ttl_seconds)
+        _check_requester(store, request, tenant["userPoolId"], standing)
+        return _reserve(store, request, tenant, execution_name, activation_ttl_seconds, standing)
     except Rejected as rejection:
         failure = failure_detail(
             "UserRegistrationFailed",
@@ -161,7 +168,12 @@ def prepare_registration(
 
 
 def _reserve(
-    store: RegistrationStore, request: dict[str, Any], tenant: dict[str, Any], execution_name: str, activation_ttl_seconds: int
+    store: RegistrationStore,
+    request: dict[str, Any],
+    tenant: dict[str, Any],
+    execution_name: str,
+    activation_ttl_seconds: int,
+    standing: StandingLookup,
 ) -> dict[str, Any]:
     email = request["email"].strip().lower()
     tenant_id = tenant["tenantId"]
@@ -185,7 +197,7 @@ def _reserve(
         if taken is None:
             return {"outcome": "RESERVED", "plan": asdict(plan), "failure": None}
         if taken == "request":  # a copy of this request got there first
-            return prepare_registration(store, request, execution_name, activation_ttl_seconds)
+            return prepare_registration(store, request, execution_name, activation_ttl_seconds, standing)
         if taken == "email":
             raise Rejected("EMAIL_TAKEN", "a user with this email already exists in this tenant", "email")
     raise Rejected("HANDLE_UNAVAILABLE", f"no free handle for {request['name']!r}", "name")

@@ -301,6 +301,28 @@ def test_an_admin_and_a_superuser_may_register_within_their_rank(tenantry, outbo
     assert execution["state"] == "IssueActivationCodeAndWait"
 
 
+@pytest.mark.parametrize("change", ["demoted", "disabled"])
+def test_a_requester_is_judged_as_cognito_knows_them_now_not_as_their_profile_remembers(tenantry, outbound, tenants, change):
+    # Given an Admin whose profile still says Admin and ACTIVE, but who was demoted (groups) or disabled in Cognito
+    tenant = tenants["shared"]
+    admin_id = make_user(tenantry, outbound, tenant, "Admin")
+    username = tenantry.profile(admin_id)["username"]
+    pool = {"UserPoolId": tenant["userPoolId"], "Username": username}
+    if change == "demoted":
+        tenantry.cognito.admin_add_user_to_group(**pool, GroupName="Member")
+        tenantry.cognito.admin_remove_user_from_group(**pool, GroupName="Admin")
+    else:
+        tenantry.cognito.admin_disable_user(**pool)
+    assert (tenantry.profile(admin_id)["role"], tenantry.profile(admin_id)["status"]) == ("Admin", "ACTIVE")
+    # When a registration names them as its requester
+    request_id = tenantry.request_id("stale")
+    execution = register(tenantry, registration_request(request_id, tenant["tenantId"], "SuperUser", requestedBy=admin_id))
+    # Then the role rule uses Cognito's answer: refused, nothing reserved
+    expected = "ROLE_NOT_ALLOWED" if change == "demoted" else "REQUESTER_NOT_ACTIVE"
+    assert execution["status"] == "FAILED" and execution["error"] == expected, execution
+    assert tenantry.item(f"EMAIL#{tenant['tenantId']}#{request_id}@example.com", "EMAIL") is None
+
+
 # ------------------------------------------------------------------------------------- failure after the user exists
 @pytest.mark.parametrize(
     ("service", "operation", "match", "undo"),
