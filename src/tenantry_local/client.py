@@ -305,6 +305,8 @@ class TenantryClient:
         profile = self.profile(user_id)
         if profile is None:
             raise RuntimeError(f"register-{request_id} succeeded but user {user_id} has no profile")
+        if profile.get("status") != "ACTIVE":  # the code expired before the activation got through
+            raise RuntimeError(f"register-{request_id} ended with the profile {profile.get('status')}, not ACTIVE")
         return profile
 
     def profile(self, user_id: str) -> dict[str, Any] | None:

@@ -10,7 +10,9 @@ from tenantry_local.client import free_port
 __all__ = ["ACTIVATION_TTL_SECONDS", "ROOT", "free_port", "onboarding_request", "registration_request"]
 
 ROOT = Path(__file__).resolve().parents[2]
-ACTIVATION_TTL_SECONDS = 6
+# Long enough for an activation to get through the local runtime under a full test run on 2 cores, short
+# enough that the expiry tests wait for it
+ACTIVATION_TTL_SECONDS = 15
 
 
 def registration_request(request_id: str, tenant_id: str, role: str = "Member", **overrides: Any) -> dict[str, Any]:

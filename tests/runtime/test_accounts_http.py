@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from helpers import registration_request
+from helpers import ACTIVATION_TTL_SECONDS, registration_request
 from tenantry.api_keys import ApiKeyStore
 
 REGISTRATION = "UserRegistrationStateMachineArn"
@@ -77,7 +77,7 @@ def test_wrong_and_expired_codes_are_refused_and_change_nothing(tenantry, api, t
         "field": "code",
     }
     pending = pending_user(tenantry, tenant)
-    execution = tenantry.wait_execution(REGISTRATION, f"register-{pending['requestId']}", timeout=40)  # the short TTL
+    execution = tenantry.wait_execution(REGISTRATION, f"register-{pending['requestId']}", timeout=ACTIVATION_TTL_SECONDS + 30)
     assert execution["status"] == "SUCCEEDED" and tenantry.profile(pending["userId"])["status"] == "EXPIRED"
     expired = activate(api, pending["code"])
     assert expired.status_code == 400 and expired.json()["error"]["code"] == "CODE_EXPIRED", expired.text
