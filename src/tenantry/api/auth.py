@@ -18,9 +18,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tenantry.api.caller import KEY, Caller
-from tenantry.api.errors import ApiError, error_responses, forbidden, not_found, unauthenticated
-from tenantry.api.route_caller import verified_caller
+from tenantry.api.caller import Caller
+from tenantry.api.errors import ApiError, error_responses, not_found, unauthenticated
+from tenantry.api.route_caller import signed_in_user
 from tenantry.authentication import ChallengeExpired, MfaChallenge, SignInRefused, Tokens, TooManyAttempts, WrongMfaCode
 
 if TYPE_CHECKING:
@@ -138,16 +138,6 @@ def wired(factory: Callable[[], Any] | None) -> Any:
     if factory is None:  # only the OpenAPI document is built without one
         raise ApiError(500, "INTERNAL", "sign-in is not configured")
     return factory()
-
-
-def signed_in_user(router: Router, *, setting_up_mfa: bool = False) -> Caller:
-    """The signed-in user (never a key); a session that may only set up MFA only where `setting_up_mfa`."""
-    caller = verified_caller(router)
-    if caller.kind == KEY:
-        raise forbidden("an API key acts for its tenant, not as a user: it has no session")
-    if caller.mfa_setup_only and not setting_up_mfa:  # such a session may only call /me and set MFA up
-        raise forbidden("this session may only set up MFA")
-    return caller
 
 
 def router(authentication: Callable[[], Authentication] | None, users: Callable[[], UserAdmin] | None) -> Router:

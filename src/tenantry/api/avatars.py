@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantry.api.caller import KEY
-from tenantry.api.errors import ApiError, error_responses, forbidden
-from tenantry.api.route_caller import require, verified_caller
+from tenantry.api.errors import ApiError, error_responses
+from tenantry.api.route_caller import NO_ME, require, signed_in_user
 from tenantry.roles import ROLES_HIGHEST_FIRST
 
 if TYPE_CHECKING:
@@ -50,10 +49,7 @@ def router(avatars: Callable[[], Avatars] | None) -> Router:
         responses={200: {"description": "The upload form"}, **error_responses(400, 401, 403, 415)},
     )
     def create_upload(body: AvatarRequest) -> AvatarUpload:
-        caller = verified_caller(avatar)
-        if caller.kind == KEY:
-            raise forbidden("an API key has no /me: it acts for its tenant, not as a user")
-        require(caller, roles=ROLES_HIGHEST_FIRST)
+        caller = require(signed_in_user(avatar, key_refusal=NO_ME), roles=ROLES_HIGHEST_FIRST)  # any role
         if avatars is None:  # only the OpenAPI document is built without one
             raise ApiError(500, "INTERNAL", "avatars are not configured")
         form = avatars().upload_form(caller.tenant_id, caller.user_id, body.contentType)

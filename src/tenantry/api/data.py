@@ -15,9 +15,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from pydantic import BaseModel, Field
 
-from tenantry.api.caller import KEY, Caller
-from tenantry.api.errors import ApiError, error_responses, forbidden, not_found
-from tenantry.api.route_caller import require, verified_caller
+from tenantry.api.caller import Caller
+from tenantry.api.errors import ApiError, error_responses, not_found
+from tenantry.api.route_caller import NO_ME, require, signed_in_user, verified_caller
 from tenantry.profile_data import MAX_DATA_BYTES, MAX_DEPTH, DataTooLarge, InvalidData, UserNotFound, VersionMismatch
 from tenantry.roles import MANAGING_ROLES, ROLES_HIGHEST_FIRST
 
@@ -85,10 +85,7 @@ def router(store: Callable[[], ProfileDataStore] | None) -> Router:
         responses=WRITE_RESPONSES,
     )
     def patch_my_data(body: BlobBody, if_match: IfMatch = None) -> Response[str]:
-        caller = verified_caller(data)
-        if caller.kind == KEY:
-            raise forbidden("an API key has no /me: it acts for its tenant, not as a user")
-        require(caller, roles=ROLES_HIGHEST_FIRST)  # any role, never a session that may only set up MFA
+        caller = require(signed_in_user(data, key_refusal=NO_ME), roles=ROLES_HIGHEST_FIRST)  # any role
         return _writing(lambda: blobs().apply(caller.user_id, caller.tenant_id, body, replace=False, if_match=if_match))
 
     @data.put(

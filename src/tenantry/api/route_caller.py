@@ -34,6 +34,21 @@ def verified_caller(router: Router) -> Caller:
     return caller
 
 
+NO_SESSION = "an API key acts for its tenant, not as a user: it has no session"
+NO_ME = "an API key has no /me: it acts for its tenant, not as a user"
+
+
+def signed_in_user(router: Router, *, setting_up_mfa: bool = False, key_refusal: str = NO_SESSION) -> Caller:
+    """The signed-in user acting for themselves (never a key: 403 with `key_refusal`); a session that may only set
+    up MFA only where `setting_up_mfa`."""
+    caller = verified_caller(router)
+    if caller.kind == KEY:
+        raise forbidden(key_refusal)
+    if caller.mfa_setup_only and not setting_up_mfa:  # such a session may only call /me and set MFA up
+        raise forbidden("this session may only set up MFA")
+    return caller
+
+
 def require(caller: Caller, *, roles: Collection[str] = (), scope: str | None = None) -> Caller:
     """The caller, when they may make this call; a 403 in the error shape otherwise. A key acts for its tenant
     only within its scopes (a route no scope opens, such as managing keys, is closed to every key); a user
