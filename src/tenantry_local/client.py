@@ -252,6 +252,15 @@ class TenantryClient:
             time.sleep(0.1)
         return False
 
+    def _where_execution_is(self, machine_output: str, name: str) -> str:
+        """An execution's status and the states it entered, to explain a wait that ran out."""
+        arn = self.execution_arn(machine_output, name)
+        try:
+            status = self.sfn.describe_execution(executionArn=arn)["status"]
+        except self.sfn.exceptions.ExecutionDoesNotExist:
+            return f"execution {name} does not exist"
+        return f"execution {name} is {status} after {' > '.join(self.states(arn))}"
+
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         return self.sfn.get_execution_history(executionArn=execution_arn)["events"]
 
@@ -290,7 +299,8 @@ class TenantryClient:
             "UserActivationCodeIssued", timeout=timeout, userId=registered[0]["detail"]["userId"]
         )
         if not issued:
-            raise TimeoutError(f"no activation code issued for registration {request_id} within {timeout}s")
+            where = self._where_execution_is("UserRegistrationStateMachineArn", f"register-{request_id}")
+            raise TimeoutError(f"no activation code issued for registration {request_id} within {timeout}s; {where}")
         self.post("UserActivationRequested", {"requestId": f"{request_id}-activation", "code": issued[0]["detail"]["code"]})
         return registered[0]["detail"]["userId"]
 

@@ -61,6 +61,7 @@ class LocalRuntime:
         self._clients: dict[tuple[str, bool], Any] = {}
         self._clients_lock = threading.Lock()
         self.started_in: float | None = None
+        self.last_unsettled = ""  # what wait_settled found when it gave up last
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalRuntime:
@@ -224,7 +225,20 @@ class LocalRuntime:
             if self.settled():
                 return True
             time.sleep(0.05)
+        self.last_unsettled = self.unsettled()
+        LOG.warning("not settled after %.0fs: %s", timeout, self.last_unsettled)
         return False
+
+    def unsettled(self) -> str:
+        """What keeps the runtime from settling, for whoever waited in vain: each piece of work in flight
+        (its age and stack), and whether stream records or log lines wait for delivery."""
+        now = time.monotonic()
+        found = [work.describe(now) for work in (self.in_flight.running() if self.in_flight else [])]
+        if self.logs and not self.logs.idle():
+            found.append("log lines wait for their subscription")
+        if self.streams and not self.streams.idle():
+            found.append("stream records wait for delivery; the poller " + self.streams.where())
+        return "\n".join(found) or "nothing (it settled just now)"
 
 
 def stack_name_from_samconfig(project_dir: Path) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,6 +207,11 @@ class StreamPoller:
             },
         }
         self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body, default=str))
+
+    def where(self) -> str:
+        """Where the poller's thread is now (its innermost frames), to tell a slow consumer from a stuck one."""
+        frame = sys._current_frames().get(self._thread.ident) if self._thread and self._thread.ident else None
+        return "is not running" if frame is None else "is at\n" + "".join(traceback.format_stack(frame)[-6:])
 
     def idle(self) -> bool:
         """True when no shard has undelivered records (used by tests and the demo to wait for events)."""
