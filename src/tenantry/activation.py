@@ -3,10 +3,14 @@
 The code leaves Tenantry in exactly one place: the UserActivationCodeIssued event, meant for a
 notification service that emails it. It is never logged, never stored in clear, never part of a
 workflow's state (the registration execution waits on a task token, which the code unlocks).
+
+The task token is stored sealed with the code (`seal_task_token`): whoever reads the table or its stream
+finds neither the code nor a token to resume the registration with.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -32,6 +36,28 @@ CODE_BYTES = 32  # 256 bits of randomness, more than the 128 required
 
 def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
+
+
+TASK_TOKEN_KEYSTREAM = b"tenantry/activation/task-token\0"
+
+
+def _keystream(code: str, length: int) -> bytes:
+    # SHAKE-256 of the code under its own label: unrelated to code_hash, the code's only other trace. Each
+    # code seals exactly one token and has 256 random bits, so XOR with this stream is a one-time pad.
+    return hashlib.shake_256(TASK_TOKEN_KEYSTREAM + code.encode()).digest(length)
+
+
+def seal_task_token(code: str, task_token: str) -> str:
+    """The workflow's task token, readable only with the activation code."""
+    plain = task_token.encode()
+    return base64.b64encode(bytes(a ^ b for a, b in zip(plain, _keystream(code, len(plain)), strict=True))).decode()
+
+
+def unseal_task_token(code: str, sealed: str) -> str:
+    """`seal_task_token` undone; a wrong code gives a token Step Functions refuses (InvalidToken), not an error
+    here, and only the right code finds the record in the first place."""
+    data = base64.b64decode(sealed)
+    return bytes(a ^ b for a, b in zip(data, _keystream(code, len(data)), strict=True)).decode(errors="replace")
 
 
 def _iso(moment: datetime) -> str:
@@ -104,7 +130,7 @@ def issue_code(
     now: datetime | None = None,
 ) -> IssuedCode:
     """Create a code for `registration` ({tenantId, userId, email, requestId}), remember its hash with the
-    workflow's task token, and hand the code to the notification service through its event."""
+    workflow's task token sealed by it, and hand the code to the notification service through its event."""
     now = now or datetime.now(UTC)
     code = secrets.token_urlsafe(CODE_BYTES)
     hashed = code_hash(code)
@@ -114,7 +140,7 @@ def issue_code(
         {
             "entity": "Activation",
             "status": "ISSUED",
-            "taskToken": task_token,
+            "sealedTaskToken": seal_task_token(code, task_token),
             "tenantId": registration["tenantId"],
             "userId": registration["userId"],
             "registrationRequestId": registration["requestId"],
@@ -169,7 +195,7 @@ def activate(
     if isinstance(taken, Refused):
         return taken
     record, redelivered = taken
-    return resume(sfn_client, record, request_id, now, redelivered)
+    return resume(sfn_client, record, code, request_id, now, redelivered)
 
 
 def take_code(store: ActivationStore, code: str, request_id: str, now: datetime) -> tuple[dict[str, Any], bool] | Refused:
@@ -192,12 +218,13 @@ def take_code(store: ActivationStore, code: str, request_id: str, now: datetime)
 
 
 def resume(
-    sfn_client: SFNClient, record: dict[str, Any], request_id: str, now: datetime, redelivered: bool = False
+    sfn_client: SFNClient, record: dict[str, Any], code: str, request_id: str, now: datetime, redelivered: bool = False
 ) -> ActivationOutcome:
-    """Resume the registration waiting on the code's task token."""
+    """Resume the registration waiting on the code's task token (unsealed with the code)."""
     try:
         sfn_client.send_task_success(
-            taskToken=record["taskToken"], output=json.dumps({"activationRequestId": request_id, "activatedAt": _iso(now)})
+            taskToken=unseal_task_token(code, record["sealedTaskToken"]),
+            output=json.dumps({"activationRequestId": request_id, "activatedAt": _iso(now)}),
         )
     except (sfn_client.exceptions.TaskTimedOut, sfn_client.exceptions.TaskDoesNotExist, sfn_client.exceptions.InvalidToken):
         if redelivered:  # the first delivery resumed it
@@ -250,7 +277,7 @@ class AccountActivation:
         if refused is not None:
             self._store.give_back(code_hash(code), request_id)
             return refused
-        return resume(self._sfn, record, request_id, now, redelivered)
+        return resume(self._sfn, record, code, request_id, now, redelivered)
 
     def _set_password(self, record: dict[str, Any], password: str) -> Refused | None:
         profile = get_plain(self._ddb, self._table, keys.profile_key(record["userId"]))

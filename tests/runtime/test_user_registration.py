@@ -61,6 +61,29 @@ def make_user(tenantry, outbound, tenant, role, activate_it=True):
     return user_id
 
 
+def waiting_task_token(tenantry, name):
+    """The task token Step Functions handed to the execution's IssueActivationCodeAndWait (in its history)."""
+    history = tenantry.history(tenantry.execution_arn(REGISTRATION, name))
+    parameters = [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in history if e["type"] == "TaskScheduled"]
+    [token] = [p["Payload"]["taskToken"] for p in parameters if "taskToken" in p.get("Payload", {})]
+    assert len(token) > 16
+    return token
+
+
+def stream_images(tenantry):
+    """Every record of the table's stream, as a consumer reads them."""
+    streams = tenantry.aws("dynamodbstreams")
+    arn = tenantry.ddb.describe_table(TableName=tenantry.outputs["TableName"])["Table"]["LatestStreamArn"]
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        page = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
+        while page["Records"]:
+            records += page["Records"]
+            page = streams.get_records(ShardIterator=page["NextShardIterator"], Limit=1000)
+    return records
+
+
 # ------------------------------------------------------------------------------------- to ACTIVE
 @pytest.mark.parametrize("isolation", ["shared", "dedicated"])
 def test_registration_then_activation_makes_an_active_user(tenantry, outbound, tenants, isolation):
@@ -85,6 +108,11 @@ def test_registration_then_activation_makes_an_active_user(tenantry, outbound, t
     code = code_for(outbound, user_id)
     assert len(code) >= 43  # 256 bits, url-safe base64
     assert code not in json.dumps(tenantry.ddb.scan(TableName=tenantry.outputs["TableName"])["Items"])
+    # and the task token the registration waits on is in neither the table nor its stream: reading them is
+    # not enough to resume the registration
+    token = waiting_task_token(tenantry, f"register-{request_id}")
+    assert token not in json.dumps(tenantry.ddb.scan(TableName=tenantry.outputs["TableName"])["Items"])
+    assert token not in json.dumps(stream_images(tenantry), default=str)
     # When the user activates
     activate(tenantry, code)
     done = tenantry.wait_execution(REGISTRATION, f"register-{request_id}")
