@@ -17,6 +17,7 @@ cannot be fetched refuses the token (`JWKS_UNAVAILABLE`) instead of failing the 
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.request
 from collections.abc import Callable
@@ -118,7 +119,10 @@ class TokenVerifier:
         if client not in registration.client_ids:
             raise TokenRejected("UNKNOWN_CLIENT", "the token was issued to an app client not registered for the tenant")
         revoked = self._revoked_at(claims["sub"])
-        if revoked is not None and claims["iat"] * 1000 <= revoked:
+        # iat is in whole seconds, stamped by Cognito's clock; the revocation time (stamped by Step Functions'
+        # or this API's clock once the sign-out succeeded) is rounded up to the next whole second, so a token
+        # refreshed while the sign-out was being retried is refused even across that clock difference.
+        if revoked is not None and claims["iat"] <= math.ceil(revoked / 1000):
             raise TokenRejected("REVOKED", "the user's sessions were revoked after this token was issued")
         if expected_tenant is not None and claims.get("tenant_id") != expected_tenant:
             raise TokenRejected("WRONG_TENANT", "the token is not of this tenant")

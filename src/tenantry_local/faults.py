@@ -3,13 +3,14 @@
 Tests and operators arm a fault through POST /_tenantry/faults, for example
 `{"service": "cognito-idp", "operation": "CreateGroup", "error": "InternalErrorException", "count": 1}`,
 optionally narrowed by `match` (a substring of the request body, or the function name for Lambda
-Invoke). It reaches Step Functions tasks, functions and clients alike, because it sits in the API.
+Invoke) and slowed by `delay_seconds`. It reaches Step Functions tasks, functions and clients alike, because it sits in the API.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,6 +27,7 @@ class Fault:
     status: int = 400
     count: int = 1
     match: str = ""
+    delay_seconds: float = 0.0  # how long the failing call takes (a slow throttled call)
     fired: int = 0
 
     def response(self) -> tuple[int, dict[str, str], str]:
@@ -69,6 +71,7 @@ class FaultInjector:
         if self.armed:
             fault = self.take(call.service, call.operation, call.body)
             if fault is not None:
+                time.sleep(fault.delay_seconds)
                 return fault.response()
         return proceed(call)
 

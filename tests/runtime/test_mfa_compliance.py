@@ -88,6 +88,16 @@ def wait_compliance_end(tenantry, user_id, state, timeout=20.0):
     raise AssertionError(f"no compliance run of {user_id} ended in {state}")
 
 
+def verifier_of(tenantry):
+    """The authorizer's TokenVerifier over this stack's table and pools."""
+    return TokenVerifier(
+        "us-east-1",
+        registrations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
+        revocations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
+        jwks_url=lambda pool: f"{tenantry.rt.endpoint}/{pool}/.well-known/jwks.json",
+    )
+
+
 def assert_thrown_out(tenantry, outbound, tenant, user, tokens, detected_by):
     """Everything a caught user must see: sessions revoked (Cognito refuses the old access and refresh
     tokens, Tenantry's verifier refuses the access token), TOTP back on, both events naming the path."""
@@ -100,14 +110,8 @@ def assert_thrown_out(tenantry, outbound, tenant, user, tokens, detected_by):
         tenantry.cognito.initiate_auth(
             ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
         )
-    verifier = TokenVerifier(
-        "us-east-1",
-        registrations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
-        revocations_from_table(tenantry.outputs["TableName"], tenantry.ddb),
-        jwks_url=lambda pool: f"{tenantry.rt.endpoint}/{pool}/.well-known/jwks.json",
-    )
     with pytest.raises(TokenRejected) as rejected:
-        verifier.verify(tokens["AccessToken"])
+        verifier_of(tenantry).verify(tokens["AccessToken"])
     assert rejected.value.reason == "REVOKED"
     [violation] = outbound.wait_for("MfaComplianceViolated", userId=user["userId"])
     assert violation["detail"] | {"eventId": None} == {
@@ -245,6 +249,48 @@ def test_repeated_and_simultaneous_detections_revoke_once(tenantry, outbound, te
     assert len(outbound.wait_for("SessionsRevoked", userId=user["userId"])) == 1
     assert len(outbound.matching("MfaComplianceViolated", userId=user["userId"])) == 1
     assert tenantry.item(f"COMPLIANCE#{user['userId']}", "LOCK") is None  # released
+
+
+def test_a_token_refreshed_while_the_sign_out_is_retried_is_refused(tenantry, outbound, tenant, without_cloudtrail):
+    # Given a user who must use MFA, signed in (a refresh token in hand), who switched TOTP off
+    user = tenantry.active_user(tenant, "Member")
+    set_up_totp(tenantry, user)
+    change_mfa(tenantry, tenant, user, True)
+    wait_compliance_end(tenantry, user["userId"], "Compliant")
+    tokens = sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]
+    tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
+    # and Cognito throttles the sign-out three times, each refusal taking a second
+    throttle = tenantry.rt.faults.arm(
+        {
+            "service": "cognito-idp",
+            "operation": "AdminUserGlobalSignOut",
+            "error": "TooManyRequestsException",
+            "count": 3,
+            "delay_seconds": 1.0,
+            "match": user["username"],
+        }
+    )
+    # When a compliance run revokes the sessions, and the user refreshes during the third throttled try
+    # (2 s or more after RevokeSessions was entered: two whole seconds after its entry)
+    name = f"retried-{user['userId'][:8]}"
+    tenantry.sfn.start_execution(
+        stateMachineArn=tenantry.outputs[COMPLIANCE],
+        name=name,
+        input=json.dumps({"userId": user["userId"], "detectedBy": "sweep", "detectionId": name, "cause": "test"}),
+    )
+    deadline = time.monotonic() + 20
+    while throttle.fired < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert throttle.fired == 3, "the sign-out was not retried"
+    refreshed = tenantry.cognito.initiate_auth(
+        ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
+    )["AuthenticationResult"]["AccessToken"]
+    # Then, once the run has revoked the sessions, the refreshed token is refused as revoked
+    ended = tenantry.wait_execution(COMPLIANCE, name)
+    assert tenantry.states(ended["executionArn"])[-1] == "SessionsRevoked"
+    with pytest.raises(TokenRejected) as rejected:
+        verifier_of(tenantry).verify(refreshed)
+    assert rejected.value.reason == "REVOKED"
 
 
 # ------------------------------------------------------------------------------------- path 2: CloudTrail

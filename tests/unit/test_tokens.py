@@ -86,6 +86,18 @@ def test_a_token_issued_before_revocation_is_refused_and_a_later_one_is_not():
     assert verifier(revoked_at=revoked_ms).verify(token(iat=issued + 6))["sub"] == "user-1"
 
 
+def test_a_revocation_time_is_rounded_up_to_the_next_whole_second():
+    # Revoked at S.5: a token carrying S (issued in S.0-S.999) or S+1 (a clock a little ahead of the one that
+    # stamped the revocation) is refused; one carrying S+2 is later for sure.
+    second = int(time.time()) - 10
+    revoked_ms = second * 1000 + 500
+    for iat in (second - 1, second, second + 1):
+        with pytest.raises(TokenRejected) as refused:
+            verifier(revoked_at=revoked_ms).verify(token(iat=iat))
+        assert refused.value.reason == "REVOKED"
+    assert verifier(revoked_at=revoked_ms).verify(token(iat=second + 2))["sub"] == "user-1"
+
+
 def test_an_unregistered_pool_is_refused_before_any_key_is_fetched():
     fetched = []
     with pytest.raises(TokenRejected, match="not a user pool registered"):
