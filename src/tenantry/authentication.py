@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain, to_item
-from tenantry.naming import cognito_username
+from tenantry.naming import canonical_email, cognito_username
 from tenantry.rate_limits import Limit, RateCounter
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def _sha256(text: str) -> str:
 
 def account_of(tenant_id: str, email: str) -> str:
     """The subject an account's attempts are counted under (RateCounter hashes it)."""
-    return f"{tenant_id}\n{email.strip().lower()}"
+    return f"{tenant_id}\n{canonical_email(email)}"
 
 
 def _tokens(result: dict[str, Any]) -> Tokens:

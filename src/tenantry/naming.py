@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]+")
 _EXECUTION_NAME_MAX = 80
@@ -36,6 +37,15 @@ def execution_name(prefix: str, request_id: object, fallback_key: str) -> str:
     return name
 
 
+COGNITO_USERNAME_MAX = 128  # Cognito refuses a longer username
+
+
+def canonical_email(email: str) -> str:
+    """An email as Tenantry keys it everywhere (claims, usernames, sign-in, search): NFKC-normalised, so that
+    the same address typed with composed or decomposed characters is one address, trimmed, lower-cased."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
 def cognito_username(isolation: str, tenant_id: str, email: str) -> str:
     """The username of a tenant's user in Cognito.
 
@@ -43,5 +53,16 @@ def cognito_username(isolation: str, tenant_id: str, email: str) -> str:
     shared tenant, and the same person may belong to two of them: the username is prefixed with the
     tenant id (`<tenantId>/<email>`), which the sign-in page of a tenant adds for its users.
     """
-    email = email.strip().lower()
+    email = canonical_email(email)
     return email if isolation == "dedicated" else f"{tenant_id}/{email}"
+
+
+def username_too_long(isolation: str, tenant_id: str, email: str, field: str) -> str | None:
+    """Why `email` cannot be a user's of this tenant (its username would pass Cognito's limit), naming `field`;
+    None when it fits. Checked before anything is reserved, so such a request changes nothing."""
+    username = cognito_username(isolation, tenant_id, email)
+    if len(username) <= COGNITO_USERNAME_MAX:
+        return None
+    room = COGNITO_USERNAME_MAX - (len(username) - len(canonical_email(email)))
+    where = "a shared-pool tenant" if isolation != "dedicated" else "a user pool"
+    return f"{field} is too long: {where} takes emails of at most {room} characters"

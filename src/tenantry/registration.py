@@ -16,7 +16,7 @@ from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain, to_item
 from tenantry.clock import now_iso
 from tenantry.events import failure_detail
-from tenantry.naming import cognito_username
+from tenantry.naming import canonical_email, cognito_username, username_too_long
 from tenantry.requesters import StandingLookup
 from tenantry.roles import may_grant
 from tenantry.tenants import TenantStatus
@@ -175,8 +175,11 @@ def _reserve(
     activation_ttl_seconds: int,
     standing: StandingLookup,
 ) -> dict[str, Any]:
-    email = request["email"].strip().lower()
+    email = canonical_email(request["email"])
     tenant_id = tenant["tenantId"]
+    too_long = username_too_long(tenant["isolation"], tenant_id, email, "email")
+    if too_long:
+        raise Rejected("TOO_LONG", too_long, "email")
     for suffix in range(1, MAX_HANDLE_SUFFIX + 1):
         handle = handle_for(request["name"], suffix)
         plan = RegistrationPlan(

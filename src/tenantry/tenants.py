@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from tenantry import keys
 from tenantry.adapters.dynamodb import get_plain, to_item
 from tenantry.clock import now_iso
-from tenantry.naming import cognito_username
+from tenantry.naming import canonical_email, cognito_username
 from tenantry.roles import role_groups
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def new_tenant_id() -> str:
 
 
 def plan_tenant(request: dict[str, Any], tenant_id: str, stack_name: str) -> TenantPlan:
-    email = request["admin"]["email"].strip().lower()
+    email = canonical_email(request["admin"]["email"])
     return TenantPlan(
         tenantId=tenant_id,
         tenantName=request["tenantName"].strip(),

@@ -24,6 +24,7 @@ from tenantry.adapters.stepfunctions import start_request_workflow
 from tenantry.clock import iso
 from tenantry.events import event_id
 from tenantry.mfa import UserDirectory
+from tenantry.naming import canonical_email
 from tenantry.roles import rank
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ class UserAdmin:
         pool_id = self._pool(user)
         with contextlib.suppress(self._cognito.exceptions.UserNotFoundException):  # deleted by an earlier attempt
             self._cognito.admin_delete_user(UserPoolId=pool_id, Username=user["username"])
-        claims = [keys.email_claim_key(user["tenantId"], str(user["email"]).lower())]
+        claims = [keys.email_claim_key(user["tenantId"], canonical_email(str(user["email"])))]
         if user.get("handle"):
             claims.append(keys.handle_claim_key(user["tenantId"], user["handle"]))
         for key in claims:  # only the claims this user's registration made

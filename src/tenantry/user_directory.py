@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, to_item
+from tenantry.naming import canonical_email
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,8 +30,8 @@ class SearchPage:
 
 
 def normalised(field: SearchField, value: str) -> str:
-    """The value searched for: emails are stored trimmed and lower-cased."""
-    return value.strip().lower() if field == "email" else value
+    """The value searched for: emails are stored as `canonical_email` keeps them."""
+    return canonical_email(value) if field == "email" else value
 
 
 class UserDirectory:

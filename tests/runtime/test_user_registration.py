@@ -243,6 +243,37 @@ def test_the_same_email_twice_in_a_tenant_is_refused(tenantry, outbound, tenants
     assert outbound.matching("UserRegistered", requestId=second_id) == []
 
 
+def test_one_address_written_in_two_unicode_forms_is_one_email(tenantry, outbound, tenants):
+    tenant, local = tenants["dedicated"], tenantry.request_id("jose")
+    first_id, second_id = tenantry.request_id("nfc"), tenantry.request_id("nfd")
+    composed, decomposed = f"{local}-jos\u00e9@example.com", f"{local}-jose\u0301@EXAMPLE.com"  # é, and e + combining acute
+    assert register(tenantry, registration_request(first_id, tenant["tenantId"], email=composed))["status"] == "RUNNING"
+    refused = register(tenantry, registration_request(second_id, tenant["tenantId"], email=decomposed))
+    assert refused["status"] == "FAILED" and refused["error"] == "EMAIL_TAKEN"
+    user_id = registered_user(tenantry, outbound, first_id)
+    assert tenantry.item(f"USER#{user_id}", "PROFILE")["email"] == composed  # kept in its composed (NFKC) form
+
+
+def test_an_email_too_long_for_a_shared_pool_username_is_refused_before_anything_is_reserved(tenantry, outbound, tenants):
+    # <tenantId>/<email> must fit Cognito's 128 characters: a shared-pool tenant's emails have at most 107
+    request_id = tenantry.request_id("long")
+    email = f"{request_id}-{'x' * (107 - len(request_id) - len('-@example.com') + 1)}@example.com"
+    assert len(email) == 108
+    refused = register(tenantry, registration_request(request_id, tenants["shared"]["tenantId"], email=email))
+    assert refused["status"] == "FAILED" and refused["error"] == "TOO_LONG"
+    [event] = outbound.wait_for("UserRegistrationFailed", requestId=request_id)
+    assert (event["detail"]["reason"], event["detail"]["field"]) == ("TOO_LONG", "email")
+    assert "at most 107 characters" in event["detail"]["message"]
+    assert tenantry.item(f"EMAIL#{tenants['shared']['tenantId']}#{email}", "EMAIL") is None
+    assert not [u for u in tenantry.users_of_pool(tenants["shared"]["userPoolId"]) if request_id in u["Username"]]
+    # A dedicated pool's username is the email alone: the same length is fine there
+    accepted = tenantry.request_id("long")
+    email = f"{accepted}-{'x' * (107 - len(accepted) - len('-@example.com') + 1)}@example.com"
+    assert (
+        register(tenantry, registration_request(accepted, tenants["dedicated"]["tenantId"], email=email))["status"] == "RUNNING"
+    )
+
+
 def test_the_same_email_in_two_tenants_is_two_users(tenantry, outbound, tenants, tenantry_shared_second):
     email = f"{tenantry.request_id('both')}@example.com"
     created = []

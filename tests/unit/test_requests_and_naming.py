@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tenantry import schemas
-from tenantry.naming import cognito_username, execution_name
+from tenantry.naming import canonical_email, cognito_username, execution_name
 from tenantry.requests import check_request
 
 
@@ -59,6 +59,26 @@ def test_usernames_keep_tenants_apart_in_the_shared_pool():
     assert cognito_username("shared", "tnt-1", "Ada@Example.com") == "tnt-1/ada@example.com"
     assert cognito_username("shared", "tnt-2", "ada@example.com") != cognito_username("shared", "tnt-1", "ada@example.com")
     assert cognito_username("dedicated", "tnt-1", "ada@example.com") == "ada@example.com"
+
+
+def test_an_email_is_one_address_whatever_its_unicode_form_case_or_width():
+    forms = ["Jos\u00e9@Example.com", "Jose\u0301@example.com", " jos\u00e9@EXAMPLE.COM ", "\uff2aos\u00e9@example.com"]
+    assert {canonical_email(form) for form in forms} == {"jos\u00e9@example.com"}
+    assert cognito_username("shared", "tnt-1", forms[1]) == "tnt-1/jos\u00e9@example.com"
+
+
+@pytest.mark.parametrize(
+    ("isolation", "length", "valid"), [("shared", 107, True), ("shared", 108, False), ("dedicated", 128, True)]
+)
+def test_an_admin_email_must_make_a_username_cognito_takes(isolation, length, valid):
+    detail = valid_onboarding() | {"isolation": isolation}
+    detail["admin"] = {"email": "a" * (length - len("@b.example")) + "@b.example", "name": "Ada"}
+    result = check_request("TenantOnboardingRequested", detail, "onboard-r-1")
+    assert result["valid"] is valid
+    if not valid:
+        failure = result["failure"]
+        assert (failure["reason"], failure["field"]) == ("TOO_LONG", "admin.email")
+        assert failure["message"] == "admin.email is too long: a shared-pool tenant takes emails of at most 107 characters"
 
 
 @pytest.mark.parametrize("request_id", ["r-1\n", "r-1\n\n", "\nr-1"])
