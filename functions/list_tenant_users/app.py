@@ -1,4 +1,5 @@
-"""Workflow step: the Cognito usernames of a tenant's users, for offboarding."""
+"""Workflow step: what offboarding must end for a tenant: its users' Cognito usernames, and its registrations
+still waiting for an activation."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from tenantry.adapters import client
 from tenantry.config import load_settings
-from tenantry.users import list_tenant_usernames
+from tenantry.users import list_tenant_usernames, pending_registration_executions
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,6 +23,7 @@ class ListTenantUsersTask(TypedDict):
 @dataclass(frozen=True)
 class Settings:
     table_name: str
+    user_registration_state_machine_arn: str
 
 
 SETTINGS = load_settings(Settings)
@@ -29,7 +31,8 @@ SETTINGS = load_settings(Settings)
 
 def handler(event: ListTenantUsersTask, context: LambdaContext) -> dict[str, Any]:
     tenant = event["tenant"]
-    usernames = list_tenant_usernames(
-        tenant, table_name=SETTINGS.table_name, dynamodb_client=client("dynamodb"), cognito_client=client("cognito-idp")
+    usernames = list_tenant_usernames(tenant, cognito_client=client("cognito-idp"))
+    pending = pending_registration_executions(
+        tenant["tenantId"], SETTINGS.user_registration_state_machine_arn, SETTINGS.table_name, client("dynamodb")
     )
-    return {"usernames": usernames, "count": len(usernames)}
+    return {"usernames": usernames, "count": len(usernames), "pendingRegistrations": pending}

@@ -60,6 +60,84 @@ def _check_sfn_cognito_sdk() -> bool:
     )
 
 
+# 1b. Step Functions: aws-sdk tasks name their parameters in PascalCase even where the service's own API is
+# camelCase (Step Functions maps them: `ExecutionArn` is StopExecution's `executionArn`); moto passes them
+# through unmapped, so such a call reaches the service without its parameters.
+def _patch_sfn_sdk_parameter_names() -> None:
+    import botocore.session
+    from botocore import xform_name
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    session = botocore.session.get_session()
+
+    def normalise(
+        self: Any, parameters: dict[str, Any], boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        model = session.get_service_model(boto_service_name or self._get_boto_service_name())
+        action = service_action_name or self._get_boto_service_action()
+        operations = {xform_name(name): name for name in model.operation_names}
+        if action in operations:
+            self._to_boto_request(parameters, model.operation_model(operations[action]).input_shape)
+
+    normalise._tenantry = True  # type: ignore[attr-defined]
+    StateTaskServiceAwsSdk._normalise_parameters = normalise  # type: ignore[method-assign]
+
+
+def _check_sfn_sdk_parameter_names() -> bool:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    return _marked(StateTaskServiceAwsSdk._normalise_parameters, "_tenantry")
+
+
+# 1c. Step Functions: StopExecution ends an execution at once, as on AWS; moto's interpreter flags it stopped
+# but a task waiting for a task token keeps waiting (up to its timeout, a day by default) before it notices.
+def _patch_sfn_stop_wakes_waiting_tasks() -> None:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeFailure
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    original = Execution.stop
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        original(self, stop_date, error, cause)
+        worker = self.exec_worker
+        if worker is None:
+            return
+        pool = worker.env.callback_pool_manager
+        for callback_id, endpoint in list(pool._pool.items()):
+            if endpoint.get_outcome() is None:  # still waiting: wake it; the stopped program then ends, ABORTED
+                # (a custom error name: the interpreter refuses a "States." one from a callback)
+                endpoint.notify(CallbackOutcomeFailure(callback_id, "ExecutionStopped", cause or "the execution was stopped"))
+
+    stop._tenantry = True  # type: ignore[attr-defined]
+    stop.__wrapped__ = original  # type: ignore[attr-defined]
+    Execution.stop = stop  # type: ignore[method-assign]
+
+    # The woken task fails; a stopped execution stays ABORTED whatever its task does after (as on AWS).
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    original_set_error = Environment.set_error
+
+    def set_error(self: Any, error: Any) -> None:
+        if not isinstance(self.program_state(), ProgramStopped):
+            original_set_error(self, error)
+
+    set_error._tenantry = True  # type: ignore[attr-defined]
+    set_error.__wrapped__ = original_set_error  # type: ignore[attr-defined]
+    Environment.set_error = set_error  # type: ignore[method-assign]
+
+
+def _check_sfn_stop_wakes_waiting_tasks() -> bool:
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    return _marked(Execution.stop, "_tenantry") and _marked(Environment.set_error, "_tenantry")
+
+
 # ---------------------------------------------------------------------------------------------------
 # 2. Step Functions: Wait states and Retry intervals on a time scale (the deployed definitions keep real
 #    intervals; offline, a 1 s retry interval with time_scale 0.01 waits 10 ms).
@@ -520,6 +598,8 @@ def _check_s3_notifications_async() -> bool:
 PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "sfn_executes_state_machines": (_patch_sfn_executes, _check_sfn_executes),
     "sfn_cognito_sdk_integration": (_patch_sfn_cognito_sdk, _check_sfn_cognito_sdk),
+    "sfn_sdk_parameter_names": (_patch_sfn_sdk_parameter_names, _check_sfn_sdk_parameter_names),
+    "sfn_stop_wakes_waiting_tasks": (_patch_sfn_stop_wakes_waiting_tasks, _check_sfn_stop_wakes_waiting_tasks),
     "sfn_time_scale": (_patch_sfn_time_scale, _check_sfn_time_scale),
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),

@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from helpers import onboarding_request
+from helpers import onboarding_request, registration_request
 from tenantry import schemas
 
 ONBOARDING = "TenantOnboardingStateMachineArn"
 OFFBOARDING = "TenantOffboardingStateMachineArn"
+REGISTRATION = "UserRegistrationStateMachineArn"
 
 
 def onboarded_tenant(tenantry, isolation):
@@ -78,6 +79,54 @@ def test_offboarding_disables_revokes_removes_and_keeps_the_record(tenantry, out
     [event] = outbound.wait_for("TenantOffboarded", tenantId=tenant["tenantId"])
     assert event["detail"]["requestId"] == request_id
     schemas.check("TenantOffboarded", event["detail"])
+
+
+def test_offboarding_removes_a_shared_pool_user_whose_profile_was_never_written(tenantry, outbound):
+    # Given a shared-pool tenant with a user Cognito holds but no profile names (its write still retrying),
+    # and another tenant in the same pool
+    tenant, neighbour = onboarded_tenant(tenantry, "shared"), onboarded_tenant(tenantry, "shared")
+    ghost = f"{tenant['tenantId']}/ghost@example.com"
+    tenantry.cognito.admin_create_user(
+        UserPoolId=tenant["userPoolId"],
+        Username=ghost,
+        MessageAction="SUPPRESS",
+        UserAttributes=[
+            {"Name": "email", "Value": "ghost@example.com"},
+            {"Name": "custom:tenant_id", "Value": tenant["tenantId"]},
+        ],
+    )
+    assert tenantry.profiles_of(tenant["tenantId"]) and ghost in {
+        u["Username"] for u in tenantry.shared_users_of(tenant["tenantId"])
+    }
+    # When the tenant is offboarded
+    _, execution = offboard(tenantry, tenant["tenantId"])
+    # Then every user Cognito held for it is gone, that one too, and the other tenant's users are not
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    assert tenantry.shared_users_of(tenant["tenantId"]) == []
+    assert tenantry.shared_users_of(neighbour["tenantId"])
+
+
+def test_offboarding_stops_registrations_waiting_for_activation(tenantry, outbound):
+    # Given a registration waiting for its user to use the emailed code
+    tenant = onboarded_tenant(tenantry, "dedicated")
+    request_id = tenantry.register(registration_request(tenantry.request_id("pending"), tenant["tenantId"]))
+    assert tenantry.wait_execution_state(REGISTRATION, f"register-{request_id}")["state"] == "IssueActivationCodeAndWait"
+    [registered] = outbound.wait_for("UserRegistered", requestId=request_id)
+    user_id = registered["detail"]["userId"]
+    [issued] = outbound.wait_for("UserActivationCodeIssued", userId=user_id)
+    # When the tenant is offboarded
+    _, execution = offboard(tenantry, tenant["tenantId"])
+    # Then the registration was stopped, saying why
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    assert "StopRegistration" in tenantry.states(execution["executionArn"])
+    stopped = tenantry.sfn.describe_execution(executionArn=tenantry.execution_arn(REGISTRATION, f"register-{request_id}"))
+    assert stopped["status"] == "ABORTED"
+    # and the code, used now, activates nobody
+    late = tenantry.request_id("late")
+    tenantry.post("UserActivationRequested", {"requestId": late, "code": issued["detail"]["code"]})
+    [failed] = outbound.wait_for("UserActivationFailed", requestId=late)
+    assert failed["detail"]["reason"] == "CODE_EXPIRED"
+    assert outbound.matching("UserActivated", userId=user_id) == []
 
 
 def test_offboarding_twice_changes_nothing_the_second_time(tenantry, outbound):

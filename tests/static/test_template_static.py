@@ -71,6 +71,11 @@ def tasks(states: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+REGISTRATION_EXECUTIONS = (
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-UserRegistration:*"
+)
+
+
 def required_permissions(state: dict[str, Any], substitutions: dict[str, Any]) -> list[tuple[str, Any]]:
     """(IAM action, resource the statement must name, or None for any) for one Task state."""
     resource: str = state["Resource"].removesuffix(".waitForTaskToken").removesuffix(".sync:2").removesuffix(".sync")
@@ -85,19 +90,25 @@ def required_permissions(state: dict[str, Any], substitutions: dict[str, Any]) -
     if resource.startswith("arn:aws:states:::dynamodb:"):
         action = resource.rsplit(":", 1)[-1]
         return [(f"dynamodb:{action[0].upper()}{action[1:]}", {"Fn::GetAtt": ["TenantryTable", "Arn"]})]
-    if resource == "arn:aws:states:::events:putEvents":
-        return [("events:PutEvents", {"Fn::GetAtt": ["EventBus", "Arn"]})]
-    if resource == "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems":
-        kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
-        return [
-            (f"dynamodb:{kinds[next(iter(item))]}", {"Fn::GetAtt": ["TenantryTable", "Arn"]})
-            for item in parameters["TransactItems"]
-        ]
-    if resource in ("arn:aws:states:::states:startExecution", "arn:aws:states:::aws-sdk:sfn:startExecution"):
-        return [("states:StartExecution", logical(parameters["StateMachineArn"]))]
     if resource.startswith("arn:aws:states:::aws-sdk:cognitoidentityprovider:"):
         action = resource.rsplit(":", 1)[-1]
         return [(f"cognito-idp:{action[0].upper()}{action[1:]}", None)]
+    kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+    exact = {
+        "arn:aws:states:::events:putEvents": lambda: [("events:PutEvents", {"Fn::GetAtt": ["EventBus", "Arn"]})],
+        "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems": lambda: [
+            (f"dynamodb:{kinds[next(iter(item))]}", {"Fn::GetAtt": ["TenantryTable", "Arn"]})
+            for item in parameters["TransactItems"]
+        ],
+        "arn:aws:states:::states:startExecution": lambda: [("states:StartExecution", logical(parameters["StateMachineArn"]))],
+        "arn:aws:states:::aws-sdk:sfn:startExecution": lambda: [
+            ("states:StartExecution", logical(parameters["StateMachineArn"]))
+        ],
+        # only registrations are ever stopped (by offboarding)
+        "arn:aws:states:::aws-sdk:sfn:stopExecution": lambda: [("states:StopExecution", {"Fn::Sub": REGISTRATION_EXECUTIONS})],
+    }
+    if resource in exact:
+        return exact[resource]()
     raise AssertionError(f"no IAM mapping for task resource {resource}: add one to this test")
 
 
@@ -431,6 +442,20 @@ def test_the_identity_api_handlers_calls_are_allowed_by_its_policy(monkeypatch):
     calls = calls_of_handler("IdentityApiFunction", event, lambda operation, parameters: {}, monkeypatch)
     assert calls
     assert missing_function_permissions("IdentityApiFunction", calls) == []
+
+
+def test_offboardings_listing_calls_are_allowed_by_its_policy(monkeypatch):
+    def answer(operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        if operation == "list_users":
+            return {"Users": [{"Username": "t-1/ada@example.com"}]}
+        if operation == "query":
+            return {"Items": [{"userId": {"S": "u-1"}, "status": {"S": "PENDING"}}]}
+        return {"Responses": {parameters and next(iter(parameters["RequestItems"])): [{"requestId": {"S": "r-1"}}]}}
+
+    event = {"tenant": {"tenantId": "t-1", "isolation": "shared", "userPoolId": "us-east-1_pool"}}
+    calls = calls_of_handler("ListTenantUsersFunction", event, answer, monkeypatch)
+    assert {action for action, _, _ in calls} == {"cognito-idp:ListUsers", "dynamodb:Query", "dynamodb:BatchGetItem"}
+    assert missing_function_permissions("ListTenantUsersFunction", calls) == []
 
 
 def test_the_function_policy_check_catches_a_missing_permission():
