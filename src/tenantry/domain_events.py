@@ -86,6 +86,9 @@ _MAPPERS: dict[str, Callable[[Image | None, Image | None], list[tuple[str, dict[
     "ComplianceLock": _no_events,
     "ApiKey": _no_events,
     "ApiKeyRate": _no_events,
+    "RateCounter": _no_events,
+    "SignInChallenge": _no_events,
+    "UsedMfaCode": _no_events,
 }
 
 

@@ -550,9 +550,49 @@ def _check_dynamodb_isolation() -> bool:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    return all(getattr(getattr(DynamoDBBackend, n), "_tenantry", False) for n in (*_DYNAMODB_WRITES, *_DYNAMODB_READS)) and all(
+    return all(_marked(getattr(DynamoDBBackend, n), "_tenantry") for n in (*_DYNAMODB_WRITES, *_DYNAMODB_READS)) and all(
         getattr(getattr(DynamoDBStreamsBackend, n), "_tenantry", False) for n in _DYNAMODB_STREAM_READS
     )
+
+
+# 7b. DynamoDB: an UpdateItem that creates its item writes one INSERT stream record with the new image. moto
+#     first puts a bare item (its keys only) and then applies the update: two INSERT records, the first with
+#     no attribute but the keys, which a stream consumer takes for an item of no known kind.
+def _patch_dynamodb_one_insert_per_update() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    update_item = DynamoDBBackend.update_item
+
+    def update(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:  # nobody else writes while this table's put is swapped
+            table = self.get_table(table_name)
+            shard = table.stream_shard
+            if shard is None or table.get_item(*self.get_keys_value(table, key)) is not None:
+                return update_item(self, table_name, key, *args, **kwargs)
+            put_item = table.put_item
+
+            def put_without_a_record(*put_args: Any, **put_kwargs: Any) -> Any:
+                shard.add = lambda old, new: None  # the bare item's record; the update adds the real one
+                try:
+                    return put_item(*put_args, **put_kwargs)
+                finally:
+                    del shard.add
+
+            table.put_item = put_without_a_record
+            try:
+                return update_item(self, table_name, key, *args, **kwargs)
+            finally:
+                del table.put_item
+
+    update._one_insert = True  # type: ignore[attr-defined]
+    update.__wrapped__ = update_item  # type: ignore[attr-defined]  # (the isolation patch's wrapper, applied before)
+    DynamoDBBackend.update_item = update  # type: ignore[method-assign]
+
+
+def _check_dynamodb_one_insert_per_update() -> bool:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    return _marked(DynamoDBBackend.update_item, "_one_insert")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -607,6 +647,8 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "cognito_forgot_password_codes": (_patch_cognito_forgot_password, _check_cognito_forgot_password),
     "api_call_middleware": (_patch_api_middleware, _check_api_middleware),
     "dynamodb_isolation": (_patch_dynamodb_isolation, _check_dynamodb_isolation),
+    # after dynamodb_isolation: it wraps that patch's update_item
+    "dynamodb_one_insert_per_update": (_patch_dynamodb_one_insert_per_update, _check_dynamodb_one_insert_per_update),
     # S3 POST object uploads are held to their POST policy and signature (moto stores any): tenantry_local.s3_post_policy
     "s3_post_policy": (s3_post_policy.patch_moto, s3_post_policy.moto_is_patched),
     "s3_notifications_invoke_asynchronously": (_patch_s3_notifications_async, _check_s3_notifications_async),

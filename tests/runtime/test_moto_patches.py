@@ -350,3 +350,34 @@ def test_a_cancelled_transaction_is_never_seen_by_a_stream_reader(runtime, monke
     assert seen_after_cancel == []
     assert keys(opened_before) == ["real"]
     assert keys(iterator()) == ["real"]
+
+
+def test_an_update_that_creates_its_item_writes_one_insert_record_with_the_whole_item(runtime):
+    """moto put a bare item (keys only) before applying the update: two INSERT records, the first with no
+    attribute a consumer could tell the item's kind by. DynamoDB writes one."""
+    ddb, streams = runtime.client("dynamodb"), runtime.client("dynamodbstreams", internal=True)
+    name = f"test-upsert-{uuid.uuid4().hex[:8]}"
+    stream_arn = ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    update = {
+        "UpdateExpression": "ADD hits :one SET entity = :kind",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":kind": {"S": "Counter"}},
+    }
+    ddb.update_item(TableName=name, Key={"PK": {"S": "c-1"}}, **update)  # creates the item
+    ddb.update_item(TableName=name, Key={"PK": {"S": "c-1"}}, **update)  # changes it
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [
+        (r["eventName"], r["dynamodb"]["NewImage"].get("entity"), r["dynamodb"]["NewImage"].get("hits")) for r in records
+    ] == [
+        ("INSERT", {"S": "Counter"}, {"N": "1"}),
+        ("MODIFY", {"S": "Counter"}, {"N": "2"}),
+    ]
+    sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert sequence == sorted(set(sequence))

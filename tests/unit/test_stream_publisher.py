@@ -122,3 +122,12 @@ def test_offboarded_tenant_becomes_tenant_offboarded():
     [[entry]] = bus.calls
     assert entry["DetailType"] == "TenantOffboarded"
     assert json.loads(entry["Detail"])["requestId"] == "off-t1"
+
+
+def test_every_kind_of_item_the_table_holds_has_a_mapping():
+    """An item the publisher cannot map is parked as malformed: every entity keys.py names must be mapped
+    (most to no event at all)."""
+    from tenantry import keys
+    from tenantry.domain_events import _MAPPERS
+
+    assert {entity.name for entity in keys.ENTITIES} - set(_MAPPERS) == set()
