@@ -89,6 +89,7 @@ _MAPPERS: dict[str, Callable[[Image | None, Image | None], list[tuple[str, dict[
     "RateCounter": _no_events,
     "SignInChallenge": _no_events,
     "UsedMfaCode": _no_events,
+    "SourceGrant": _no_events,
 }
 
 

@@ -45,6 +45,7 @@ API_KEY_RATE = Entity("ApiKeyRate", "APIKEY#{key_id}", "RATE#{minute}")
 RATE_COUNTER = Entity("RateCounter", "RATE#{subject_hash}", "WINDOW#{window}")
 SIGN_IN_CHALLENGE = Entity("SignInChallenge", "CHALLENGE#{session_hash}", "CHALLENGE")
 USED_MFA_CODE = Entity("UsedMfaCode", "MFACODE#{pool_id}#{username}", "CODE#{code_hash}")
+SOURCE_GRANT = Entity("SourceGrant", "SOURCES", "SOURCE#{source}")  # one partition: an operator lists them all
 
 ENTITIES: tuple[Entity, ...] = (
     TENANT,
@@ -61,6 +62,7 @@ ENTITIES: tuple[Entity, ...] = (
     RATE_COUNTER,
     SIGN_IN_CHALLENGE,
     USED_MFA_CODE,
+    SOURCE_GRANT,
 )
 
 TENANT_SK = TENANT.sk
@@ -160,3 +162,8 @@ def sign_in_challenge_key(session_hash: str) -> dict[str, str]:
 def used_mfa_code_key(pool_id: str, username: str, code_hash: str) -> dict[str, str]:
     """A TOTP code that already signed this user in (a replay of it is refused while it could still verify)."""
     return _key(USED_MFA_CODE, pool_id=pool_id, username=username, code_hash=code_hash)
+
+
+def source_grant_key(source: str) -> dict[str, str]:
+    """What an upstream source (an event's `Source`) may post, and for which tenants."""
+    return _key(SOURCE_GRANT, source=source)

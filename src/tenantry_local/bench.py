@@ -50,6 +50,7 @@ def calls_per_flow() -> None:
     runtime = LocalRuntime(PROJECT, port=free_port()).start()
     try:
         client = TenantryClient.for_runtime(runtime, source="bench.crm")
+        client.register_source()
         client.watch()
         run = client.request_id("bench")
         flows: dict[str, dict[str, Any]] = {
@@ -306,6 +307,7 @@ class _MfaBench:
     def __init__(self, runtime):
         self.rt = runtime
         self.client = TenantryClient.for_runtime(runtime, source="bench.crm")
+        self.client.register_source()
         self.cognito = self.client.cognito
         self.tenant = self.client.onboard(
             {

@@ -166,6 +166,7 @@ class _Session:
     def __init__(self, runtime: Any) -> None:
         self.rt = runtime
         self.client = TenantryClient.for_runtime(runtime, source="bench.crm")
+        self.client.register_source()
         self.client.watch()
         self.api = runtime.outputs["ApiUrl"]
         self.events: dict[str, Any] = {}  # function -> the last event it was invoked with

@@ -184,6 +184,14 @@ class TenantryClient:
     def request_id(prefix: str = "req") -> str:
         return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
+    def register_source(self, tenants: tuple[str, ...] = ("*",), source: str | None = None) -> None:
+        """What an operator does once per upstream system before it posts (`python -m tenantry.sources grant`):
+        register this client's source for every request type, for `tenants` (any by default)."""
+        from tenantry.sources import REQUEST_TYPES, SourceRegistry
+
+        registry = SourceRegistry(self.outputs["TableName"], self.ddb)
+        registry.grant(source or self.source, REQUEST_TYPES, tenants, "tenantry_local.client")
+
     def post(self, detail_type: str, detail: Any, source: str | None = None) -> None:
         entry = {
             "Source": source or self.source,

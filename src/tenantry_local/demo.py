@@ -33,6 +33,8 @@ class Demo(TenantryClient):
         self.failures: list[str] = []
         self.run = uuid.uuid4().hex[:6]
         self.watch()  # from the start: every event Tenantry publishes during the demo
+        # What an operator does once per upstream system: python -m tenantry.sources grant crm.example ...
+        self.register_source()
 
     def expect(self, ok: bool, what: str) -> None:
         print(f"  {'ok  ' if ok else 'FAIL'} {what}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -69,6 +70,16 @@ def test_the_aws_cli_onboards_a_tenant_on_make_local(served):
         "tenantry",
         "--targets",
         json.dumps([{"Id": "q", "Arn": queue_arn}]),
+    )
+    # An operator registers the upstream system (the project's operator command, as the README shows it)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "any", "AWS_SECRET_ACCESS_KEY": "any", "AWS_DEFAULT_REGION": "us-east-1"}
+    subprocess.run(
+        [sys.executable, "-m", "tenantry.sources", "--endpoint-url", served["endpoint"], "--table", outputs["TableName"]]
+        + ["grant", "crm", "--requests", "all", "--tenants", "*"],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=60,
     )
     # An upstream system posts a request
     detail = {

@@ -38,11 +38,12 @@ def unmatched(patterns: list[re.Pattern[str]], output: list[str]) -> list[str]:
 
 
 def fresh_machine_env(tmp_path: Path, port: int) -> dict[str, str]:
-    """The caller's environment without any AWS setting or config file, the AWS CLI first on PATH."""
+    """The caller's environment without any AWS setting or config file; on PATH the project's virtualenv first,
+    as `. .venv/bin/activate` puts it (the operator's `python -m tenantry.sources`; it has no `aws`), then the AWS CLI."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         PORT=str(port),
-        PATH=os.pathsep.join([str(Path(AWS_CLI).parent), env.get("PATH", "")]),
+        PATH=os.pathsep.join([str(ROOT / ".venv" / "bin"), str(Path(AWS_CLI).parent), env.get("PATH", "")]),
         AWS_CONFIG_FILE=str(tmp_path / "no-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
     )

@@ -458,6 +458,28 @@ def test_offboardings_listing_calls_are_allowed_by_its_policy(monkeypatch):
     assert missing_function_permissions("ListTenantUsersFunction", calls) == []
 
 
+@pytest.mark.parametrize("trusted", [True, False])
+def test_the_request_starters_calls_are_allowed_by_its_policy(trusted, monkeypatch):
+    def answer(operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        if operation == "get_item":  # the source's grant
+            grant = {
+                "source": {"S": "crm"},
+                "requestTypes": {"L": [{"S": "UserRegistrationRequested"}]},
+                "tenants": {"L": [{"S": "*"}]},
+            }
+            return {"Item": grant} if trusted else {}
+        if operation == "put_events":
+            return {"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]}
+        return {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:n", "startDate": "2026-01-01"}
+
+    detail = {"requestId": "r-1", "tenantId": "t-1"}
+    event = {"id": "e-1", "source": "crm", "detail-type": "UserRegistrationRequested", "detail": detail, "version": "0"}
+    calls = calls_of_handler("StartWorkflowFunction", event, answer, monkeypatch)
+    actions = {action for action, _, _ in calls}
+    assert actions == ({"dynamodb:GetItem", "states:StartExecution"} if trusted else {"dynamodb:GetItem", "events:PutEvents"})
+    assert missing_function_permissions("StartWorkflowFunction", calls) == []
+
+
 def test_the_function_policy_check_catches_a_missing_permission():
     calls = [("dynamodb:Query", "table-of-TenantryTable", None), ("dynamodb:GetItem", "table-of-TenantryTable", "COMPLIANCE#c1")]
     assert missing_function_permissions("IdentityApiFunction", calls) == [
