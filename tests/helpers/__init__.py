@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # Long enough for an activation to get through the local runtime under a full test run on 2 cores, short
 # enough that the expiry tests wait for it
 ACTIVATION_TTL_SECONDS = 15
+
+
+def sign_in_after_revocation(revoked_at: str) -> None:
+    """Wait until a sign-in would be honoured again after a revocation at `revoked_at` (ISO 8601): the verifier
+    refuses every token issued up to the whole second after it (tenantry.tokens rounds it up)."""
+    revoked = datetime.fromisoformat(revoked_at.replace("Z", "+00:00")).timestamp()
+    time.sleep(max(0.0, math.ceil(revoked) + 1.05 - time.time()))
 
 
 def registration_request(request_id: str, tenant_id: str, role: str = "Member", **overrides: Any) -> dict[str, Any]:
