@@ -253,14 +253,16 @@ def _check_events_targets() -> bool:
 
 # ---------------------------------------------------------------------------------------------------
 # 5. Cognito: Lambda triggers of every pool (moto stores LambdaConfig but never calls it), tokens that
-#    carry the claims pre token generation adds, AllowAdminCreateUserOnly and app-client WriteAttributes.
+#    carry the claims pre token generation adds, AllowAdminCreateUserOnly and app-client WriteAttributes, and
+#    a pool's DeletionProtection (moto deletes a protected pool).
 
 
 def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation, kept together
-    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.exceptions import InvalidParameterException, NotAuthorizedError
     from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool
 
     admin_create_user = CognitoIdpBackend.admin_create_user
+    delete_user_pool = CognitoIdpBackend.delete_user_pool
     sign_up = CognitoIdpBackend.sign_up
     confirm_sign_up = CognitoIdpBackend.confirm_sign_up
     admin_confirm_sign_up = CognitoIdpBackend.admin_confirm_sign_up
@@ -281,6 +283,14 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
         if message_action != "RESEND":
             _triggers.pre_sign_up(pool, username, attributes, "PreSignUp_AdminCreateUser", client_id=None)
         return admin_create_user(self, user_pool_id, username, message_action, temporary_password, attributes)
+
+    def delete_user_pool_(self: Any, user_pool_id: str) -> None:
+        if self.describe_user_pool(user_pool_id).extended_config.get("DeletionProtection") == "ACTIVE":
+            raise InvalidParameterException(
+                "The user pool cannot be deleted because deletion protection is activated. "
+                "Deletion protection must be inactivated first."
+            )
+        delete_user_pool(self, user_pool_id)
 
     def sign_up_(self: Any, client_id: str, username: str, password: str, attributes: list[dict[str, str]]) -> Any:
         pool = _triggers.pool_of_client(self, client_id)
@@ -336,6 +346,7 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
 
     wrappers: tuple[tuple[type, str, Any], ...] = (
         (CognitoIdpBackend, "admin_create_user", admin_create_user_),
+        (CognitoIdpBackend, "delete_user_pool", delete_user_pool_),
         (CognitoIdpBackend, "sign_up", sign_up_),
         (CognitoIdpBackend, "confirm_sign_up", confirm_sign_up_),
         (CognitoIdpBackend, "admin_confirm_sign_up", admin_confirm_sign_up_),
@@ -377,6 +388,7 @@ def _check_cognito() -> bool:
 
     names = [
         "admin_create_user",
+        "delete_user_pool",
         "sign_up",
         "confirm_sign_up",
         "admin_confirm_sign_up",

@@ -52,13 +52,16 @@ def test_offboarding_disables_revokes_removes_and_keeps_the_record(tenantry, out
     tokens = sign_in_admin(tenantry, tenant)
     assert claims(tokens["IdToken"])["tenant_id"] == tenant["tenantId"]
     assert claims(tokens["AccessToken"])["isolation"] == isolation
+    if isolation == "dedicated":  # its pool is protected from deletion: only offboarding lifts that
+        with pytest.raises(tenantry.cognito.exceptions.InvalidParameterException, match="deletion protection"):
+            tenantry.cognito.delete_user_pool(UserPoolId=tenant["userPoolId"])
     # When the tenant is offboarded
     request_id, execution = offboard(tenantry, tenant["tenantId"])
     # Then the workflow disabled and signed out its users, removed them, and marked the tenant
     assert execution["status"] == "SUCCEEDED", execution.get("cause")
     states = tenantry.states(execution["executionArn"])
     assert {"DisableUser", "RevokeUserSessions", "MarkTenantOffboarded"} <= set(states)
-    assert ("DeleteUserPool" in states) == (isolation == "dedicated")
+    assert ("DeleteUserPool" in states) == ("LiftDeletionProtection" in states) == (isolation == "dedicated")
     assert ("DeleteTenantUsers" in states) == (isolation == "shared")
     # the refresh token no longer works (in a deleted pool, the client itself is gone)
     refused = tenantry.cognito.exceptions.NotAuthorizedException

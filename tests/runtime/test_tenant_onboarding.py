@@ -281,17 +281,29 @@ def test_a_request_without_request_id_is_rejected_and_traceable(tenantry, outbou
 # ------------------------------------------------------------------------------------- failures half-way
 STEPS_DEDICATED = [
     ("CreateUserPool", "cognito-idp", "CreateUserPool", "", []),
-    ("EnableTotpMfa", "cognito-idp", "SetUserPoolMfaConfig", "", ["UndoUserPool"]),
-    ("CreateAppClient", "cognito-idp", "CreateUserPoolClient", "", ["UndoUserPool"]),
-    ("CreateRoleGroups", "cognito-idp", "CreateGroup", "", ["UndoUserPool"]),
-    ("CreateTenantAdmin", "cognito-idp", "AdminCreateUser", "", ["UndoUserPoolIfDedicated", "UndoUserPool"]),
-    ("AddAdminToGroup", "cognito-idp", "AdminAddUserToGroup", "", ["UndoTenantAdmin", "UndoUserPoolIfDedicated", "UndoUserPool"]),
+    ("EnableTotpMfa", "cognito-idp", "SetUserPoolMfaConfig", "", ["UndoUserPool", "DeleteUndoneUserPool"]),
+    ("CreateAppClient", "cognito-idp", "CreateUserPoolClient", "", ["UndoUserPool", "DeleteUndoneUserPool"]),
+    ("CreateRoleGroups", "cognito-idp", "CreateGroup", "", ["UndoUserPool", "DeleteUndoneUserPool"]),
+    (
+        "CreateTenantAdmin",
+        "cognito-idp",
+        "AdminCreateUser",
+        "",
+        ["UndoUserPoolIfDedicated", "UndoUserPool", "DeleteUndoneUserPool"],
+    ),
+    (
+        "AddAdminToGroup",
+        "cognito-idp",
+        "AdminAddUserToGroup",
+        "",
+        ["UndoTenantAdmin", "UndoUserPoolIfDedicated", "UndoUserPool", "DeleteUndoneUserPool"],
+    ),
     (
         "ActivateTenant",
         "dynamodb",
         "TransactWriteItems",
         ":active",
-        ["UndoTenantAdmin", "UndoUserPoolIfDedicated", "UndoUserPool"],
+        ["UndoTenantAdmin", "UndoUserPoolIfDedicated", "UndoUserPool", "DeleteUndoneUserPool"],
     ),
 ]
 STEPS_SHARED = [

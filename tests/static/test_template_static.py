@@ -236,6 +236,33 @@ def test_a_user_cannot_take_an_email_they_have_not_verified():
         assert not verified or "email" in pool.get("AutoVerifiedAttributes", []), f"{where}: Cognito needs it auto-verified"
 
 
+POOL_WRITES = {"cognito-idp:DeleteUserPool", "cognito-idp:UpdateUserPool"}
+STACK_TAG = "aws:ResourceTag/tenantry:stack"
+
+
+def test_every_pool_carries_the_stacks_tag_and_is_protected_from_deletion():
+    for where, pool in user_pools().items():
+        tags = pool.get("UserPoolTags") or {}
+        assert tags.get("tenantry:stack") in ({"Ref": "AWS::StackName"}, "${StackName}"), f"{where}: no tenantry:stack tag"
+        assert pool.get("DeletionProtection") == "ACTIVE", f"{where}: not protected from deletion"
+
+
+def test_a_user_pool_is_changed_or_deleted_only_under_this_stacks_tag():
+    # Without the condition a workflow's role could delete or reset any user pool in the account
+    granting = []
+    for logical_id, resource in DEPLOYED.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if statement["Effect"] == "Allow" and POOL_WRITES & set(actions):
+                    granting.append(logical_id)
+                    condition = statement.get("Condition", {}).get("StringEquals", {})
+                    assert condition.get(STACK_TAG) == {"Ref": "AWS::StackName"}, f"{logical_id}: {actions} without the tag"
+    assert sorted(granting) == ["TenantOffboardingStateMachineRole", "TenantOnboardingStateMachineRole"]
+
+
 # ------------------------------------------------------------------------------------- schemas
 def test_every_schema_is_a_valid_json_schema_and_every_sample_matches():
     import jsonschema
