@@ -253,16 +253,14 @@ def _check_events_targets() -> bool:
 
 # ---------------------------------------------------------------------------------------------------
 # 5. Cognito: Lambda triggers of every pool (moto stores LambdaConfig but never calls it), tokens that
-#    carry the claims pre token generation adds, AllowAdminCreateUserOnly and app-client WriteAttributes, and
-#    a pool's DeletionProtection (moto deletes a protected pool).
+#    carry the claims pre token generation adds, AllowAdminCreateUserOnly and app-client WriteAttributes.
 
 
 def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation, kept together
-    from moto.cognitoidp.exceptions import InvalidParameterException, NotAuthorizedError
+    from moto.cognitoidp.exceptions import NotAuthorizedError
     from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool
 
     admin_create_user = CognitoIdpBackend.admin_create_user
-    delete_user_pool = CognitoIdpBackend.delete_user_pool
     sign_up = CognitoIdpBackend.sign_up
     confirm_sign_up = CognitoIdpBackend.confirm_sign_up
     admin_confirm_sign_up = CognitoIdpBackend.admin_confirm_sign_up
@@ -283,14 +281,6 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
         if message_action != "RESEND":
             _triggers.pre_sign_up(pool, username, attributes, "PreSignUp_AdminCreateUser", client_id=None)
         return admin_create_user(self, user_pool_id, username, message_action, temporary_password, attributes)
-
-    def delete_user_pool_(self: Any, user_pool_id: str) -> None:
-        if self.describe_user_pool(user_pool_id).extended_config.get("DeletionProtection") == "ACTIVE":
-            raise InvalidParameterException(
-                "The user pool cannot be deleted because deletion protection is activated. "
-                "Deletion protection must be inactivated first."
-            )
-        delete_user_pool(self, user_pool_id)
 
     def sign_up_(self: Any, client_id: str, username: str, password: str, attributes: list[dict[str, str]]) -> Any:
         pool = _triggers.pool_of_client(self, client_id)
@@ -346,7 +336,6 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
 
     wrappers: tuple[tuple[type, str, Any], ...] = (
         (CognitoIdpBackend, "admin_create_user", admin_create_user_),
-        (CognitoIdpBackend, "delete_user_pool", delete_user_pool_),
         (CognitoIdpBackend, "sign_up", sign_up_),
         (CognitoIdpBackend, "confirm_sign_up", confirm_sign_up_),
         (CognitoIdpBackend, "admin_confirm_sign_up", admin_confirm_sign_up_),
@@ -358,6 +347,31 @@ def _patch_cognito() -> None:  # noqa: C901 - one wrapper per Cognito operation,
     for cls, name, wrapper in wrappers:
         wrapper._tenantry = True
         setattr(cls, name, wrapper)
+
+
+# 5b. Cognito: a pool whose DeletionProtection is ACTIVE cannot be deleted (moto deletes it).
+def _patch_cognito_deletion_protection() -> None:
+    from moto.cognitoidp.exceptions import InvalidParameterException
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    delete_user_pool = CognitoIdpBackend.delete_user_pool
+
+    def delete_user_pool_(self: Any, user_pool_id: str) -> None:
+        if self.describe_user_pool(user_pool_id).extended_config.get("DeletionProtection") == "ACTIVE":
+            raise InvalidParameterException(
+                "The user pool cannot be deleted because deletion protection is activated. "
+                "Deletion protection must be inactivated first."
+            )
+        delete_user_pool(self, user_pool_id)
+
+    delete_user_pool_._tenantry = True  # type: ignore[attr-defined]
+    CognitoIdpBackend.delete_user_pool = delete_user_pool_  # type: ignore[method-assign]
+
+
+def _check_cognito_deletion_protection() -> bool:
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    return _marked(CognitoIdpBackend.delete_user_pool, "_tenantry")
 
 
 def _marked(function: Any, mark: str) -> bool:
@@ -388,7 +402,6 @@ def _check_cognito() -> bool:
 
     names = [
         "admin_create_user",
-        "delete_user_pool",
         "sign_up",
         "confirm_sign_up",
         "admin_confirm_sign_up",
@@ -657,6 +670,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
     "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
     "cognito_forgot_password_codes": (_patch_cognito_forgot_password, _check_cognito_forgot_password),
+    "cognito_deletion_protection": (_patch_cognito_deletion_protection, _check_cognito_deletion_protection),
     "api_call_middleware": (_patch_api_middleware, _check_api_middleware),
     "dynamodb_isolation": (_patch_dynamodb_isolation, _check_dynamodb_isolation),
     # after dynamodb_isolation: it wraps that patch's update_item
