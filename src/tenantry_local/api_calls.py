@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 INTERNAL_ACCESS_KEY = "local-runtime-internal"
+CALLER_HEADER = "X-Tenantry-Caller"  # set on the calls of Step Functions tasks (moto_patches), read by faults
 
 Response = Any  # moto's (status, headers, body)
 
@@ -22,6 +23,7 @@ class ApiCall:
     operation: str  # "AdminCreateUser"
     body: str  # the request body as text (moto's DynamoDB handler has parsed it already: re-encoded)
     authorization: str  # the Authorization header (who signed the call)
+    caller: str = ""  # "<execution name>/<state name>" of the Step Functions task making it (CALLER_HEADER)
 
     @property
     def name(self) -> str:

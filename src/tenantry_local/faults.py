@@ -2,12 +2,15 @@
 
 Tests and operators arm a fault through POST /_tenantry/faults, for example
 `{"service": "cognito-idp", "operation": "CreateGroup", "error": "InternalErrorException", "count": 1}`,
-optionally narrowed by `match` (a substring of the request body, or the function name for Lambda
-Invoke) and slowed by `delay_seconds`. It reaches Step Functions tasks, functions and clients alike, because it sits in the API.
+optionally narrowed by `match` (a substring of the request body, or the function name for Lambda Invoke) or
+by `caller` (a glob over `<execution name>/<state name>` of the Step Functions task making the call, for
+example `register-r-1/SaveProfile` or `offboard-*/DeleteUserPool`), and slowed by `delay_seconds`. It reaches
+Step Functions tasks, functions and clients alike, because it sits in the API.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import threading
 import time
@@ -27,6 +30,7 @@ class Fault:
     status: int = 400
     count: int = 1
     match: str = ""
+    caller: str = ""  # only calls made by a task whose "<execution>/<state>" matches this glob ("": any call)
     delay_seconds: float = 0.0  # how long the failing call takes (a slow throttled call)
     fired: int = 0
 
@@ -55,10 +59,15 @@ class FaultInjector:
             self._faults.append(fault)
         return fault
 
-    def take(self, service: str, operation: str, subject: str = "") -> Fault | None:
+    def take(self, service: str, operation: str, subject: str = "", caller: str = "") -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.service == service and fault.operation == operation and fault.match in subject:
+                if (
+                    fault.service == service
+                    and fault.operation == operation
+                    and fault.match in subject
+                    and (not fault.caller or fnmatch.fnmatchcase(caller, fault.caller))
+                ):
                     fault.fired += 1
                     fault.count -= 1
                     if fault.count <= 0:
@@ -69,7 +78,7 @@ class FaultInjector:
     def __call__(self, call: ApiCall, proceed: Proceed) -> Response:
         """Middleware: answer the call with an armed fault instead of moto, when one is due."""
         if self.armed:
-            fault = self.take(call.service, call.operation, call.body)
+            fault = self.take(call.service, call.operation, call.body, call.caller)
             if fault is not None:
                 time.sleep(fault.delay_seconds)
                 return fault.response()
@@ -81,6 +90,11 @@ class FaultInjector:
             from moto.core.exceptions import JsonRESTError
 
             raise JsonRESTError(fault.error, fault.message)
+
+    def disarm(self, fault: Fault) -> None:
+        """Take `fault` back, whatever is left of its count."""
+        with self._lock:
+            self._faults[:] = [armed for armed in self._faults if armed is not fault]
 
     def clear(self) -> None:
         with self._lock:

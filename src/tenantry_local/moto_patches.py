@@ -25,7 +25,7 @@ from typing import Any
 from tenantry_local import binding, s3_post_policy
 from tenantry_local import cognito_mailbox as _mailbox
 from tenantry_local import cognito_triggers as _triggers
-from tenantry_local.api_calls import ApiCall, run_chain
+from tenantry_local.api_calls import CALLER_HEADER, ApiCall, run_chain
 from tenantry_local.rule_delivery import delivered_by_runtime
 
 LOG = logging.getLogger("tenantry_local.moto")
@@ -136,6 +136,48 @@ def _check_sfn_stop_wakes_waiting_tasks() -> bool:
     from moto.stepfunctions.parser.backend.execution import Execution
 
     return _marked(Execution.stop, "_tenantry") and _marked(Environment.set_error, "_tenantry")
+
+
+# 1d. Step Functions: each task's AWS calls name the task (`<execution>/<state>` in CALLER_HEADER), so that a
+# fault can be armed at one state of one workflow (tenantry_local.faults: `caller`). Local-only: the header
+# is added by the interpreter's clients, in this process; nothing deployed sends or reads it.
+_task_caller = threading.local()
+
+
+def _patch_sfn_task_calls_name_their_state() -> None:
+    import boto3
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+
+    original = StateTaskService._eval_execution
+
+    def eval_execution(self: Any, env: Any) -> None:
+        context = env.states.context_object.context_object_data
+        _task_caller.name = f"{context['Execution']['Name']}/{context['State']['Name']}"
+        try:
+            original(self, env)
+        finally:
+            _task_caller.name = ""
+
+    def name_the_caller(request: Any, **_: Any) -> None:
+        caller = getattr(_task_caller, "name", "")
+        if caller:
+            request.headers[CALLER_HEADER] = caller
+
+    eval_execution._tenantry = True  # type: ignore[attr-defined]
+    eval_execution.__wrapped__ = original  # type: ignore[attr-defined]
+    StateTaskService._eval_execution = eval_execution  # type: ignore[method-assign]
+    session = boto3._get_default_session()  # the interpreter's clients (boto_client_for) are made from it
+    session.events.register("before-sign", name_the_caller, unique_id="tenantry-task-caller")
+    session._tenantry_task_caller = True  # type: ignore[attr-defined]
+
+
+def _check_sfn_task_calls_name_their_state() -> bool:
+    import boto3
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+
+    return _marked(StateTaskService._eval_execution, "_tenantry") and getattr(
+        boto3._get_default_session(), "_tenantry_task_caller", False
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -493,7 +535,13 @@ def _patch_api_middleware() -> None:
             body = body.decode(errors="replace")
         elif not isinstance(body, str):  # moto's DynamoDB handler has already parsed the request
             body = json.dumps(body, default=str)
-        call = ApiCall(self.boto3_service_name, self._get_action(), body, self.headers.get("Authorization", ""))
+        call = ApiCall(
+            self.boto3_service_name,
+            self._get_action(),
+            body,
+            self.headers.get("Authorization", ""),
+            self.headers.get(CALLER_HEADER, ""),
+        )
         return run_chain(services.middleware, call, lambda _: original(self))
 
     call_action._tenantry = True  # type: ignore[attr-defined]
@@ -665,6 +713,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "sfn_cognito_sdk_integration": (_patch_sfn_cognito_sdk, _check_sfn_cognito_sdk),
     "sfn_sdk_parameter_names": (_patch_sfn_sdk_parameter_names, _check_sfn_sdk_parameter_names),
     "sfn_stop_wakes_waiting_tasks": (_patch_sfn_stop_wakes_waiting_tasks, _check_sfn_stop_wakes_waiting_tasks),
+    "sfn_task_calls_name_their_state": (_patch_sfn_task_calls_name_their_state, _check_sfn_task_calls_name_their_state),
     "sfn_time_scale": (_patch_sfn_time_scale, _check_sfn_time_scale),
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),

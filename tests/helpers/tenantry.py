@@ -59,8 +59,8 @@ class Tenantry(TenantryClient):
         return self.tenants([request_id])
 
     def pools_named(self, name: str) -> list[dict[str, Any]]:
-        pools = self.cognito.list_user_pools(MaxResults=60)["UserPools"]
-        return [p for p in pools if p["Name"] == name]
+        pages = self.cognito.get_paginator("list_user_pools").paginate(MaxResults=60)  # every pool, every page
+        return [p for page in pages for p in page["UserPools"] if p["Name"] == name]
 
     def users_of_pool(self, pool_id: str) -> list[dict[str, Any]]:
         """Every user of the pool, every page (the shared pool holds every test's users)."""

@@ -381,3 +381,27 @@ def test_an_update_that_creates_its_item_writes_one_insert_record_with_the_whole
     ]
     sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     assert sequence == sorted(set(sequence))
+
+
+def test_a_fault_armed_for_one_state_of_one_execution_fails_only_that_states_call(tenantry, tenant):
+    from helpers import registration_request
+
+    request_id = tenantry.request_id("caller")
+    # PutItem is also called by PrepareRegistration's function (the reservation) and by the other execution
+    fault = tenantry.rt.faults.arm(
+        {
+            "service": "dynamodb",
+            "operation": "PutItem",
+            "error": "ValidationException",
+            "caller": f"register-{request_id}/SaveProfile",
+        }
+    )
+    other = tenantry.request_id("caller-other")
+    for rid in (request_id, other):
+        tenantry.post("UserRegistrationRequested", registration_request(rid, tenant["tenantId"]))
+    failed = tenantry.wait_execution("UserRegistrationStateMachineArn", f"register-{request_id}")
+    assert failed["status"] == "FAILED" and fault.fired == 1
+    states = tenantry.states(failed["executionArn"])
+    assert states[states.index("SaveProfile") + 1] == "UndoCognitoUser"
+    waiting = tenantry.wait_execution_state("UserRegistrationStateMachineArn", f"register-{other}")
+    assert waiting["state"] == "IssueActivationCodeAndWait"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from helpers import ROOT, api_event
+from helpers.definitions import tasks
 from tenantry_local.lambda_worker import load_handler
 from tenantry_local.provisioner import definition_document
 from tenantry_local.sam import local_path, to_cloudformation
@@ -56,19 +57,6 @@ def test_every_definition_substitution_is_resolved_and_used(logical_id):
     declared = set(machine["Properties"].get("DefinitionSubstitutions", {}))
     assert used - declared == set(), f"{logical_id} uses undeclared substitutions"
     assert declared - used == set(), f"{logical_id} declares unused substitutions"
-
-
-def tasks(states: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    found = []
-    for name, state in states.items():
-        if state["Type"] == "Task":
-            found.append((name, state))
-        for branch in state.get("Branches", []):
-            found += tasks(branch["States"])
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        if processor:
-            found += tasks(processor["States"])
-    return found
 
 
 REGISTRATION_EXECUTIONS = (

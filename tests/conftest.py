@@ -1,5 +1,5 @@
-"""Fixtures for tests on the local runtime: one runtime per test session (moto's state is per process),
-built from the real template, and a watcher of Tenantry's outbound events."""
+"""Fixtures for tests on the local runtime (tests/runtime and tests/reliability): one runtime per test session
+(moto's state is per process), built from the real template, and a watcher of Tenantry's outbound events."""
 
 from __future__ import annotations
 
