@@ -7,7 +7,7 @@ PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test lint typecheck definitions openapi validate unit local bench clean build-SharedLayer
+.PHONY: help demo test lint typecheck definitions openapi validate unit reliability local bench clean build-SharedLayer
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
@@ -66,9 +66,14 @@ validate: $(TOOLS)/.installed node_modules/.installed
 	node_modules/.bin/asl-validator $(addprefix --json-path ,$(wildcard statemachines/*.asl.json))
 
 unit: $(VENV)/.installed $(TOOLS)/.installed
-	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest
+	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest --ignore=tests/reliability
 
-test: lint typecheck validate unit
+# The reliability suite in a process of its own: a fresh local runtime, whose state (every execution, item and
+# user the other tests made) it does not carry. It writes RELIABILITY.md.
+reliability: $(VENV)/.installed $(TOOLS)/.installed
+	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest tests/reliability
+
+test: lint typecheck validate unit reliability
 
 bench: $(VENV)/.installed
 	$(PY) -m tenantry_local.bench

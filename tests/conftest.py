@@ -13,12 +13,14 @@ from helpers.tenantry import CheckedOutboundEvents, Tenantry
 def runtime():
     from tenantry_local.runtime import LocalRuntime
 
-    # A short activation TTL so that expiry can be observed; everything else as deployed.
+    # A short activation TTL so that expiry can be observed; everything else as deployed, but for the sweep.
     rt = LocalRuntime(
         ROOT,
         port=free_port(),
         log_dir=ROOT / ".local" / "test-logs",
-        parameters={"ActivationCodeTtlSeconds": str(ACTIVATION_TTL_SECONDS)},
+        # The MFA sweep only when its test fires it: on the runtime's time scale its 6-hour schedule would
+        # fire every few minutes, each time checking every user signed in during the run.
+        parameters={"ActivationCodeTtlSeconds": str(ACTIVATION_TTL_SECONDS), "MfaSweepSchedule": "rate(365 days)"},
     ).start()
     yield rt
     rt.stop()

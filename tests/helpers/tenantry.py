@@ -68,8 +68,11 @@ class Tenantry(TenantryClient):
         return [user for page in pages for user in page["Users"]]
 
     def shared_users_of(self, tenant_id: str) -> list[dict[str, Any]]:
-        users = self.users_of_pool(self.outputs["SharedUserPoolId"])
-        return [u for u in users if u["Username"].startswith(f"{tenant_id}/")]
+        """The tenant's users in the shared pool (ListUsers' username prefix, as offboarding finds them)."""
+        pages = self.cognito.get_paginator("list_users").paginate(
+            UserPoolId=self.outputs["SharedUserPoolId"], Filter=f'username ^= "{tenant_id}/"'
+        )
+        return [user for page in pages for user in page["Users"]]
 
     def profiles_of(self, tenant_id: str) -> list[dict[str, Any]]:
         return self.ddb.query(
