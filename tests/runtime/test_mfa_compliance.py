@@ -78,6 +78,16 @@ def compliance_runs(tenantry, user_id):
     return runs
 
 
+def compliant_member_signed_in(tenantry, tenant):
+    """A Member whose admin requires MFA, with TOTP set up and found compliant, signed in with a code: the
+    user, and their tokens."""
+    user = tenantry.active_user(tenant, "Member")
+    set_up_totp(tenantry, user)
+    change_mfa(tenantry, tenant, user, True)
+    wait_compliance_end(tenantry, user["userId"], "Compliant")
+    return user, sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]
+
+
 def wait_compliance_end(tenantry, user_id, state, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -253,11 +263,7 @@ def test_repeated_and_simultaneous_detections_revoke_once(tenantry, outbound, te
 
 def test_a_token_refreshed_while_the_sign_out_is_retried_is_refused(tenantry, outbound, tenant, without_cloudtrail):
     # Given a user who must use MFA, signed in (a refresh token in hand), who switched TOTP off
-    user = tenantry.active_user(tenant, "Member")
-    set_up_totp(tenantry, user)
-    change_mfa(tenantry, tenant, user, True)
-    wait_compliance_end(tenantry, user["userId"], "Compliant")
-    tokens = sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]
+    user, tokens = compliant_member_signed_in(tenantry, tenant)
     tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
     # and Cognito throttles the sign-out three times, each refusal taking a second
     throttle = tenantry.rt.faults.arm(
@@ -299,11 +305,7 @@ def runs_detected_by(tenantry, user_id, detected_by):
 
 
 def test_switching_mfa_off_is_caught_from_cloudtrail_without_a_sign_in(tenantry, outbound, tenant):
-    user = tenantry.active_user(tenant, "Member")
-    set_up_totp(tenantry, user)
-    change_mfa(tenantry, tenant, user, True)
-    wait_compliance_end(tenantry, user["userId"], "Compliant")
-    tokens = sign_in(tenantry, user, mfa_code=tenantry.totp_now())["AuthenticationResult"]
+    user, tokens = compliant_member_signed_in(tenantry, tenant)
     # The user's own SetUserMFAPreference is the detection: no sign-in needed
     tenantry.cognito.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": False})
     run = assert_thrown_out(tenantry, outbound, tenant, user, tokens, "cloudtrail")

@@ -290,13 +290,9 @@ def test_a_result_that_is_not_json_fails_like_lambda(runtime):
     assert result.payload["errorType"] == "Runtime.MarshalError"
 
 
-def test_a_cancelled_transaction_is_never_seen_by_a_stream_reader(runtime, monkeypatch):
-    """moto applies a transaction's writes and rolls them back when one fails; a stream reader in between
-    used to see the rolled-back record, whose sequence number the next real change then reused."""
-    from moto.dynamodb.models.table import Table
-
-    ddb, streams = runtime.client("dynamodb"), runtime.client("dynamodbstreams", internal=True)
-    name = f"test-isolation-{uuid.uuid4().hex[:8]}"
+def table_with_a_stream(ddb, prefix):
+    """A new table (key PK) whose stream has both images: its name and its stream's ARN."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     stream_arn = ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
@@ -304,6 +300,16 @@ def test_a_cancelled_transaction_is_never_seen_by_a_stream_reader(runtime, monke
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]["LatestStreamArn"]
+    return name, stream_arn
+
+
+def test_a_cancelled_transaction_is_never_seen_by_a_stream_reader(runtime, monkeypatch):
+    """moto applies a transaction's writes and rolls them back when one fails; a stream reader in between
+    used to see the rolled-back record, whose sequence number the next real change then reused."""
+    from moto.dynamodb.models.table import Table
+
+    ddb, streams = runtime.client("dynamodb"), runtime.client("dynamodbstreams", internal=True)
+    name, stream_arn = table_with_a_stream(ddb, "test-isolation")
     inside, original_put = threading.Event(), Table.put_item
 
     def slow_put(self, item_attrs, *args, **kwargs):
@@ -356,14 +362,7 @@ def test_an_update_that_creates_its_item_writes_one_insert_record_with_the_whole
     """moto put a bare item (keys only) before applying the update: two INSERT records, the first with no
     attribute a consumer could tell the item's kind by. DynamoDB writes one."""
     ddb, streams = runtime.client("dynamodb"), runtime.client("dynamodbstreams", internal=True)
-    name = f"test-upsert-{uuid.uuid4().hex[:8]}"
-    stream_arn = ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]["LatestStreamArn"]
+    name, stream_arn = table_with_a_stream(ddb, "test-upsert")
     update = {
         "UpdateExpression": "ADD hits :one SET entity = :kind",
         "ExpressionAttributeValues": {":one": {"N": "1"}, ":kind": {"S": "Counter"}},
