@@ -6,6 +6,10 @@ optionally narrowed by `match` (a substring of the request body, or the function
 by `caller` (a glob over `<execution name>/<state name>` of the Step Functions task making the call, for
 example `register-r-1/SaveProfile` or `offboard-*/DeleteUserPool`), and slowed by `delay_seconds`. It reaches
 Step Functions tasks, functions and clients alike, because it sits in the API.
+
+`"partial": true` on EventBridge's PutEvents refuses only the entries that contain `match`, each with `error` as
+its ErrorCode, and puts the others: the partial failure EventBridge answers with HTTP 200 and a
+FailedEntryCount, which a publisher must notice entry by entry.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from tenantry_local.api_calls import ApiCall, Proceed, Response
@@ -32,6 +36,7 @@ class Fault:
     match: str = ""
     caller: str = ""  # only calls made by a task whose "<execution>/<state>" matches this glob ("": any call)
     delay_seconds: float = 0.0  # how long the failing call takes (a slow throttled call)
+    partial: bool = False  # PutEvents: refuse the entries containing `match`, put the others
     fired: int = 0
 
     def response(self) -> tuple[int, dict[str, str], str]:
@@ -81,8 +86,29 @@ class FaultInjector:
             fault = self.take(call.service, call.operation, call.body, call.caller)
             if fault is not None:
                 time.sleep(fault.delay_seconds)
+                if fault.partial and call.operation == "PutEvents":
+                    return self._put_some(fault, call, proceed)
                 return fault.response()
         return proceed(call)
+
+    @staticmethod
+    def _put_some(fault: Fault, call: ApiCall, proceed: Proceed) -> Response:
+        """PutEvents with the entries containing `fault.match` refused and the others put, answered in order."""
+        request = json.loads(call.body)
+        entries = request.get("Entries") or []
+        refused = [fault.match in json.dumps(entry) for entry in entries]
+        kept = [entry for entry, no in zip(entries, refused, strict=True) if not no]
+        put: list[dict[str, Any]] = []
+        status, headers = 200, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": str(uuid.uuid4())}
+        if kept:
+            status, headers, body = proceed(replace(call, body=json.dumps({**request, "Entries": kept})))
+            if status != 200:
+                return status, headers, body
+            put = json.loads(body)["Entries"]
+        answers = iter(put)
+        results = [{"ErrorCode": fault.error, "ErrorMessage": fault.message} if no else next(answers) for no in refused]
+        failed = sum("ErrorCode" in result for result in results)
+        return status, headers, json.dumps({"FailedEntryCount": failed, "Entries": results})
 
     def raise_if_due(self, service: str, operation: str, subject: str = "") -> None:
         fault = self.take(service, operation, subject)

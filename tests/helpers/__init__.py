@@ -102,3 +102,23 @@ class Interleaved:
         if self._between:
             self._between.pop(0)()
         return self._client.update_item(**params)
+
+
+def tenant_item(tenant_id: str, status: str) -> dict[str, Any]:
+    """A Tenant record in `status`, in DynamoDB's JSON, to write straight to the table: a committed change
+    for the stream publisher (ONBOARDING then ACTIVE is one TenantOnboarded)."""
+    from tenantry.adapters.dynamodb import to_item
+
+    return to_item(
+        {
+            "PK": f"TENANT#{tenant_id}",
+            "SK": "TENANT",
+            "entity": "Tenant",
+            "tenantId": tenant_id,
+            "tenantName": "Stream Co",
+            "isolation": "shared",
+            "status": status,
+            "requestId": f"req-{tenant_id}",
+            "userPoolId": "us-east-1_stream",
+        }
+    )

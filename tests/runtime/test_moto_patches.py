@@ -237,6 +237,30 @@ def test_injected_faults_reach_api_callers_then_clear(runtime):
     assert runtime.faults.pending() == []
 
 
+def test_a_partial_put_events_fault_refuses_only_the_matching_entries_and_puts_the_others(runtime):
+    events, bus = runtime.client("events"), runtime.outputs["EventBusName"]
+    marker = uuid.uuid4().hex
+    fault = runtime.faults.arm(
+        {
+            "service": "events",
+            "operation": "PutEvents",
+            "error": "ThrottlingException",
+            "match": f"refuse-{marker}",
+            "partial": True,
+        }
+    )
+    entries = [
+        {"EventBusName": bus, "Source": "test.partial", "DetailType": "Probe", "Detail": json.dumps({"n": name})}
+        for name in (f"keep-{marker}-1", f"refuse-{marker}", f"keep-{marker}-2")
+    ]
+    answer = events.put_events(Entries=entries)
+    assert fault.fired == 1 and answer["FailedEntryCount"] == 1
+    assert [e.get("ErrorCode") for e in answer["Entries"]] == [None, "ThrottlingException", None]
+    assert all(e["EventId"] for e in (answer["Entries"][0], answer["Entries"][2]))
+    # the same entries again: the fault is spent, all are put
+    assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+
+
 def test_concurrent_conditional_writes_have_exactly_one_winner(runtime):
     ddb, table = runtime.client("dynamodb"), runtime.outputs["TableName"]
     key = f"RACE#{uuid.uuid4().hex}"

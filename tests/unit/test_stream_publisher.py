@@ -70,16 +70,51 @@ def test_events_go_out_in_batches_of_at_most_ten():
     assert all(e["Source"] == "tenantry" and e["DetailType"] == "TenantOnboarded" for call in bus.calls for e in call)
 
 
-def test_a_rejected_entry_fails_only_its_record():
+def publisher(bus: RecordingEventBridge) -> EventPublisher:
+    return EventPublisher(BUS, bus, pause=lambda seconds: None)
+
+
+def test_an_entry_refused_on_every_try_fails_only_its_record_and_only_it_is_sent_again():
     records = [tenant_change(i, f"t{i}", "ONBOARDING", "ACTIVE") for i in range(5)]
-    failed = publish_changes(records, EventPublisher(BUS, RecordingEventBridge(reject_tenant='"t3"')), park=lambda r, w: None)
+    bus = RecordingEventBridge(reject_tenant='"t3"')
+    failed = publish_changes(records, publisher(bus), park=lambda r, w: None)
     assert failed == ["3"]
+    assert [len(call) for call in bus.calls] == [5, 1, 1]  # three tries in all, the others sent once
 
 
-def test_a_failed_call_fails_every_record_of_its_chunk():
+def test_an_entry_refused_once_is_sent_again_alone_and_nothing_fails():
+    records = [tenant_change(i, f"t{i}", "ONBOARDING", "ACTIVE") for i in range(5)]
+    bus = RecordingEventBridge(reject_tenant='"t3"')
+    bus.put_events = once_refusing(bus.put_events)  # type: ignore[method-assign]
+    assert publish_changes(records, publisher(bus), park=lambda r, w: None) == []
+    assert [len(call) for call in bus.calls] == [5, 1]
+    assert json.loads(bus.calls[1][0]["Detail"])["tenantId"] == "t3"
+
+
+def once_refusing(put_events):
+    calls = []
+
+    def put(Entries):  # noqa: N803 - boto3's parameter name
+        calls.append(1)
+        answer = put_events(Entries)
+        if len(calls) > 1:  # accepted the second time
+            return {"FailedEntryCount": 0, "Entries": [{"EventId": f"ev-{i}"} for i, _ in enumerate(Entries)]}
+        return answer
+
+    return put
+
+
+def test_a_call_failing_on_every_try_fails_every_record_of_its_chunk():
     records = [tenant_change(i, f"t{i}", "ONBOARDING", "ACTIVE") for i in range(12)]
-    failed = publish_changes(records, EventPublisher(BUS, RecordingEventBridge(fail_calls=1)), park=lambda r, w: None)
+    failed = publish_changes(records, publisher(RecordingEventBridge(fail_calls=3)), park=lambda r, w: None)
     assert failed == [str(i) for i in range(10)]
+
+
+def test_a_call_failing_once_is_made_again():
+    records = [tenant_change(i, f"t{i}", "ONBOARDING", "ACTIVE") for i in range(12)]
+    bus = RecordingEventBridge(fail_calls=1)
+    assert publish_changes(records, publisher(bus), park=lambda r, w: None) == []
+    assert [len(call) for call in bus.calls] == [10, 10, 2]
 
 
 def test_replaying_a_record_yields_the_same_event_id():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,22 +33,44 @@ class OutboundEvent:
 
 
 class EventPublisher:
-    def __init__(self, bus_name: str, events_client: EventBridgeClient):
+    """PutEvents in chunks of 10. EventBridge may refuse some entries of a call (HTTP 200 with a FailedEntryCount,
+    throttling or an internal failure) or fail the call: those entries alone are sent again, `attempts` times
+    in all with a short backoff, before they are reported. A stream batch then retries only what EventBridge
+    kept refusing, instead of every record after it (each a duplicate for consumers)."""
+
+    def __init__(
+        self,
+        bus_name: str,
+        events_client: EventBridgeClient,
+        attempts: int = 3,
+        pause: Callable[[float], None] = time.sleep,
+    ):
         self._bus = bus_name
         self._client = events_client
+        self._attempts = attempts
+        self._pause = pause
 
     def publish(self, events: Sequence[OutboundEvent]) -> list[int]:
         """Send `events`; return the indexes of those EventBridge did not accept."""
         failed: list[int] = []
         for start in range(0, len(events), MAX_ENTRIES_PER_PUT):
-            chunk = events[start : start + MAX_ENTRIES_PER_PUT]
-            try:
-                response = self._client.put_events(Entries=[e.entry(self._bus) for e in chunk])
-            except Exception:  # noqa: BLE001 - a failed call fails every entry of the chunk, not the batch
-                failed.extend(range(start, start + len(chunk)))
-                continue
-            if response.get("FailedEntryCount", 0):
-                for offset, result in enumerate(response.get("Entries", [])):
-                    if result.get("ErrorCode") or not result.get("EventId"):
-                        failed.append(start + offset)
+            pending = list(range(start, min(start + MAX_ENTRIES_PER_PUT, len(events))))
+            for attempt in range(self._attempts):
+                if attempt:
+                    self._pause(0.05 * 2**attempt)
+                pending = self._put(events, pending)
+                if not pending:
+                    break
+            failed.extend(pending)
         return failed
+
+    def _put(self, events: Sequence[OutboundEvent], indexes: list[int]) -> list[int]:
+        """One PutEvents of `events[i] for i in indexes`; the indexes it did not accept."""
+        try:
+            response = self._client.put_events(Entries=[events[i].entry(self._bus) for i in indexes])
+        except Exception:  # noqa: BLE001 - a failed call fails every entry it carried, not the batch
+            return indexes
+        if not response.get("FailedEntryCount", 0):
+            return []
+        results = response.get("Entries", [])
+        return [i for i, result in zip(indexes, results, strict=False) if result.get("ErrorCode") or not result.get("EventId")]
