@@ -147,6 +147,7 @@ class TenantryClient:
         self.cognito = client("cognito-idp")
         self._client = client
         self._outbound = outbound
+        self._outbound_lock = threading.Lock()
         self._watcher_name = watcher_name
 
     def aws(self, service: str) -> Any:
@@ -172,9 +173,10 @@ class TenantryClient:
     def outbound(self) -> OutboundEvents:
         """The watcher of Tenantry's events, made on first use unless one was given: it sees only what is
         published after it exists (`watch()` early to see everything)."""
-        if self._outbound is None:
-            self._outbound = OutboundEvents(self._client, self.outputs["EventBusName"], self._watcher_name, self.settle)
-        return self._outbound
+        with self._outbound_lock:  # one watcher for all threads: each would otherwise drain into a `seen` of its own
+            if self._outbound is None:
+                self._outbound = OutboundEvents(self._client, self.outputs["EventBusName"], self._watcher_name, self.settle)
+            return self._outbound
 
     def watch(self) -> OutboundEvents:
         """Start watching Tenantry's events now (if not yet)."""

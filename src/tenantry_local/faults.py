@@ -7,6 +7,10 @@ by `caller` (a glob over `<execution name>/<state name>` of the Step Functions t
 example `register-r-1/SaveProfile` or `offboard-*/DeleteUserPool`), and slowed by `delay_seconds`. It reaches
 Step Functions tasks, functions and clients alike, because it sits in the API.
 
+`"applied": true` makes the call and then answers the error instead: a call that timed out after the service
+acted, which the caller cannot tell from one that did not (with `"function_error": true`, a Lambda Invoke answers
+as a function that failed, `error` its errorType: `Sandbox.Timedout` for a function that ran out of time).
+
 `"partial": true` on EventBridge's PutEvents refuses only the entries that contain `match`, each with `error` as
 its ErrorCode, and puts the others: the partial failure EventBridge answers with HTTP 200 and a
 FailedEntryCount, which a publisher must notice entry by entry.
@@ -37,9 +41,14 @@ class Fault:
     caller: str = ""  # only calls made by a task whose "<execution>/<state>" matches this glob ("": any call)
     delay_seconds: float = 0.0  # how long the failing call takes (a slow throttled call)
     partial: bool = False  # PutEvents: refuse the entries containing `match`, put the others
+    applied: bool = False  # the call is made, and its answer lost: the caller gets the error (a timeout)
+    function_error: bool = False  # Lambda Invoke: answered as a function that failed (`error` is its errorType)
     fired: int = 0
 
     def response(self) -> tuple[int, dict[str, str], str]:
+        if self.function_error:  # as Lambda answers when the function failed or timed out: 200, and the error
+            headers = {"Content-Type": "application/json", "X-Amz-Function-Error": "Unhandled"}
+            return 200, headers, json.dumps({"errorType": self.error, "errorMessage": self.message})
         body = json.dumps({"__type": self.error, "message": self.message, "Message": self.message})
         headers = {
             "Content-Type": "application/x-amz-json-1.1",
@@ -88,6 +97,8 @@ class FaultInjector:
                 time.sleep(fault.delay_seconds)
                 if fault.partial and call.operation == "PutEvents":
                     return self._put_some(fault, call, proceed)
+                if fault.applied:
+                    proceed(call)
                 return fault.response()
         return proceed(call)
 

@@ -564,11 +564,14 @@ def _check_api_middleware() -> bool:
 # 7. DynamoDB operations are isolated, as on AWS. moto checks a condition and then writes without a lock, so
 #    two concurrent conditional writes can both succeed, and its stream gives two concurrent records the same
 #    sequence number (one of them is then skipped by readers). One lock around every write, item read and
-#    stream read fixes that. And moto cancels a transaction by restoring a copy of each table taken before
-#    it: the stream records of the writes it had applied stay in the replaced table's shard, which existing
-#    shard iterators keep reading, and the next real change reuses their sequence numbers. A consumer then
-#    delivers the cancelled write and skips the committed one (the TenantOnboarded that went missing when two
-#    copies of a request raced). So a cancelled transaction keeps the live shard, cut back to where it was.
+#    stream read fixes that. And moto backs a transaction up by deep-copying every table it names (every item
+#    and every stream record) and cancels it by putting the copies back. That costs each transaction the whole
+#    table: the runtime slowed as the table grew and its memory grew by gigabytes within minutes of a load
+#    test. And the stream records of the writes it had applied stayed in the replaced table's shard, which
+#    existing shard iterators kept reading, so the next real change reused their sequence numbers and a
+#    consumer delivered the cancelled write and skipped the committed one (the TenantOnboarded that went
+#    missing when two copies of a request raced). So a transaction backs up only the items it names, and a
+#    cancelled one puts them back in the live table, whose shard is cut back to where it was.
 _DYNAMODB_WRITES = (
     "put_item",
     "update_item",
@@ -590,35 +593,74 @@ def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(*args, **kwargs)
 
     isolated._tenantry = True  # type: ignore[attr-defined]
+    isolated.__wrapped__ = method  # type: ignore[attr-defined]
     return isolated
 
 
-def _keeping_stream_shards(transact_write_items: Callable[..., Any]) -> Callable[..., Any]:
+def _undoing_only_what_it_names(transact_write_items: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
     def transact(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        names = {next(iter(item.values())).get("TableName") for item in transact_items}
-        shards = {
-            name: (table.stream_shard, len(table.stream_shard.items))
-            for name, table in self.tables.items()
-            if name in names and table.stream_shard is not None
-        }
+        before = []  # (table, hash key, range key, a copy of the item as it was, or None)
+        for entry in transact_items:
+            operation = next(iter(entry.values())) if isinstance(entry, dict) and entry else {}
+            table = self.tables.get(operation.get("TableName")) if isinstance(operation, dict) else None
+            if table is None:
+                continue  # moto answers the request's own error
+            key = operation.get("Key") or operation.get("Item") or {}
+            names = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+            if not all(name in key for name in names):
+                continue
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            before.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        shards = {id(t): (t.stream_shard, len(t.stream_shard.items)) for t, *_ in before if t.stream_shard is not None}
         try:
             return transact_write_items(self, transact_items)
         except Exception:
-            for name, (shard, length) in shards.items():
-                restored = self.tables[name]
-                if restored.stream_shard is not shard:  # moto put its copy of the table back
-                    del shard.items[length:]
-                    shard.table, restored.stream_shard = restored, shard
+            for table, hash_key, range_key, item in reversed(before):
+                _put_back(table, hash_key, range_key, item)
+            for shard, length in shards.values():
+                del shard.items[length:]
             raise
 
+    transact._undo_log = True  # type: ignore[attr-defined]
     return transact
 
 
+def _put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    """Make `table`'s item at the key `item` again (None: no item there)."""
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+    elif item is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = item
+
+
+class _CopiesButTables:
+    """moto's DynamoDB module's `copy`, but that a deep copy of a table is the table itself: its transaction
+    backup (which `_undoing_only_what_it_names` replaces) costs nothing, and putting it back changes nothing."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
 def _patch_dynamodb_isolation() -> None:
+    from moto.dynamodb import models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    DynamoDBBackend.transact_write_items = _keeping_stream_shards(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
+    dynamodb_models.copy = _CopiesButTables  # type: ignore[assignment]
+    DynamoDBBackend.transact_write_items = _undoing_only_what_it_names(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
     for name in (*_DYNAMODB_WRITES, *_DYNAMODB_READS):
         setattr(DynamoDBBackend, name, _isolated(getattr(DynamoDBBackend, name)))
     for name in _DYNAMODB_STREAM_READS:
@@ -626,12 +668,49 @@ def _patch_dynamodb_isolation() -> None:
 
 
 def _check_dynamodb_isolation() -> bool:
+    from moto.dynamodb import models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
+    backup = getattr(dynamodb_models, "copy", None)
+    if backup is not _CopiesButTables or not _marked(DynamoDBBackend.transact_write_items, "_undo_log"):
+        return False
     return all(_marked(getattr(DynamoDBBackend, n), "_tenantry") for n in (*_DYNAMODB_WRITES, *_DYNAMODB_READS)) and all(
-        getattr(getattr(DynamoDBStreamsBackend, n), "_tenantry", False) for n in _DYNAMODB_STREAM_READS
+        _marked(getattr(DynamoDBStreamsBackend, n), "_tenantry") for n in _DYNAMODB_STREAM_READS
     )
+
+
+# 7a. DynamoDB Streams: moto keeps every shard iterator it ever handed out (a new one for each GetShardIterator
+#     and each GetRecords), and a stream consumer polls several times a second: the runtime's memory grew
+#     without end. On AWS an iterator expires 15 minutes after it is returned; here the most recent
+#     `_LIVE_SHARD_ITERATORS` stay valid, which covers any consumer that reads with the iterator it just got.
+_LIVE_SHARD_ITERATORS = 1000
+
+
+def _patch_dynamodb_stream_iterators_expire() -> None:
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    def expiring(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _dynamodb_lock:
+                result = method(self, *args, **kwargs)
+                excess = len(self.shard_iterators) - _LIVE_SHARD_ITERATORS
+                for arn in list(self.shard_iterators)[: max(0, excess)]:  # the oldest first (a dict keeps order)
+                    del self.shard_iterators[arn]
+                return result
+
+        call._expiring = True  # type: ignore[attr-defined]
+        call.__wrapped__ = method  # type: ignore[attr-defined]
+        return call
+
+    for name in ("get_shard_iterator", "get_records"):
+        setattr(DynamoDBStreamsBackend, name, expiring(getattr(DynamoDBStreamsBackend, name)))
+
+
+def _check_dynamodb_stream_iterators_expire() -> bool:
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    return all(_marked(getattr(DynamoDBStreamsBackend, n), "_expiring") for n in ("get_shard_iterator", "get_records"))
 
 
 # 7b. DynamoDB: an UpdateItem that creates its item writes one INSERT stream record with the new image. moto
@@ -728,6 +807,8 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "cognito_deletion_protection": (_patch_cognito_deletion_protection, _check_cognito_deletion_protection),
     "api_call_middleware": (_patch_api_middleware, _check_api_middleware),
     "dynamodb_isolation": (_patch_dynamodb_isolation, _check_dynamodb_isolation),
+    # after dynamodb_isolation: it wraps that patch's stream reads
+    "dynamodb_stream_iterators_expire": (_patch_dynamodb_stream_iterators_expire, _check_dynamodb_stream_iterators_expire),
     # after dynamodb_isolation: it wraps that patch's update_item
     "dynamodb_one_insert_per_update": (_patch_dynamodb_one_insert_per_update, _check_dynamodb_one_insert_per_update),
     # S3 POST object uploads are held to their POST policy and signature (moto stores any): tenantry_local.s3_post_policy

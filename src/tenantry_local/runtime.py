@@ -62,6 +62,11 @@ class LocalRuntime:
         self._clients_lock = threading.Lock()
         self.started_in: float | None = None
         self.last_unsettled = ""  # what wait_settled found when it gave up last
+        # One look at a time, shared by every waiter for a moment: each look reads the stream through the
+        # endpoint, and eight test threads waiting at once made enough of them to starve the runtime itself
+        # (events a minute late in a load test).
+        self._settled_lock = threading.Lock()
+        self._settled_seen: tuple[float, bool] = (0.0, False)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalRuntime:
@@ -210,14 +215,21 @@ class LocalRuntime:
 
     def settled(self) -> bool:
         """Nothing waits for delivery: no stream record, no subscribed log line, no asynchronous invocation or
-        rule delivery still running."""
-        # In-flight work is checked before and after the queues: work finishing in between may enqueue more.
-        return (
-            (self.in_flight.idle if self.in_flight else True)
-            and (self.logs.idle() if self.logs else True)
-            and (self.streams.idle() if self.streams else True)
-            and (self.in_flight.idle if self.in_flight else True)
-        )
+        rule delivery still running. (Another waiter's look that found work, taken within the last 50 ms, is
+        the answer: only a "no", since a "yes" may be older than the caller's last change.)"""
+        with self._settled_lock:
+            looked_at, answer = self._settled_seen
+            if not answer and time.monotonic() - looked_at < SETTLED_LOOK_SECONDS:
+                return False
+            # In-flight work is checked before and after the queues: work finishing in between may enqueue more.
+            answer = (
+                (self.in_flight.idle if self.in_flight else True)
+                and (self.logs.idle() if self.logs else True)
+                and (self.streams.idle() if self.streams else True)
+                and (self.in_flight.idle if self.in_flight else True)
+            )
+            self._settled_seen = (time.monotonic(), answer)
+            return answer
 
     def wait_settled(self, timeout: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -239,6 +251,9 @@ class LocalRuntime:
         if self.streams and not self.streams.idle():
             found.append("stream records wait for delivery; the poller " + self.streams.where())
         return "\n".join(found) or "nothing (it settled just now)"
+
+
+SETTLED_LOOK_SECONDS = 0.05
 
 
 def stack_name_from_samconfig(project_dir: Path) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import boto3
 import pytest
+
+from tenantry_local.client import TenantryClient
 
 
 @pytest.mark.parametrize("region", ["eu-west-1", "ap-southeast-2"])
@@ -26,3 +31,18 @@ def test_a_client_in_another_region_sees_the_stack(runtime, region):
     assert runtime.outputs["TableName"] in client("dynamodb").list_tables()["TableNames"]
     buses = {b["Name"] for b in client("events").list_event_buses()["EventBuses"]}
     assert runtime.outputs["EventBusName"] in buses
+
+
+def test_threads_of_one_client_share_one_watcher_of_outbound_events(runtime):
+    """Each thread used to make a watcher of its own on first use; they drained one queue into separate lists,
+    so a thread waited in vain for an event another thread's watcher had taken (registrations "lost" in a load test)."""
+    client = TenantryClient.for_runtime(runtime, watcher_name="test-shared-watcher")
+    barrier = threading.Barrier(8)
+
+    def first_use(_):
+        barrier.wait()
+        return client.outbound
+
+    with ThreadPoolExecutor(8) as pool:
+        watchers = list(pool.map(first_use, range(8)))
+    assert len({id(watcher) for watcher in watchers}) == 1

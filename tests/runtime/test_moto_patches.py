@@ -7,6 +7,7 @@ import json
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -261,6 +262,19 @@ def test_a_partial_put_events_fault_refuses_only_the_matching_entries_and_puts_t
     assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
 
 
+def test_an_applied_fault_makes_the_call_and_answers_the_error_as_a_timeout_would(runtime):
+    sqs = runtime.client("sqs")
+    url = sqs.create_queue(QueueName=f"applied-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    fault = runtime.faults.arm(
+        {"service": "sqs", "operation": "SendMessage", "error": "RequestTimeout", "match": "lost answer", "applied": True}
+    )
+    # the SDK takes RequestTimeout for a lost answer and sends again: the message arrives twice, as on AWS
+    sqs.send_message(QueueUrl=url, MessageBody="lost answer")
+    assert fault.fired == 1
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert [m["Body"] for m in received] == ["lost answer", "lost answer"]
+
+
 def test_concurrent_conditional_writes_have_exactly_one_winner(runtime):
     ddb, table = runtime.client("dynamodb"), runtime.outputs["TableName"]
     key = f"RACE#{uuid.uuid4().hex}"
@@ -380,6 +394,92 @@ def test_a_cancelled_transaction_is_never_seen_by_a_stream_reader(runtime, monke
     assert seen_after_cancel == []
     assert keys(opened_before) == ["real"]
     assert keys(iterator()) == ["real"]
+
+
+def test_a_cancelled_transaction_puts_back_exactly_what_it_changed_and_copies_no_table(runtime, monkeypatch):
+    """moto backed a transaction up by deep-copying each table it names: every transaction cost the whole table
+    (the runtime's memory grew by gigabytes in a load test). Only the named items are backed up now."""
+    import copy
+
+    from moto.dynamodb.models.table import Table
+
+    ddb = runtime.client("dynamodb")
+    name, _ = table_with_a_stream(ddb, "test-undo")
+    for n in range(50):
+        ddb.put_item(TableName=name, Item={"PK": {"S": f"other-{n}"}, "v": {"N": str(n)}})
+    ddb.put_item(TableName=name, Item={"PK": {"S": "changed"}, "v": {"N": "1"}})
+    copied: list[str] = []
+    deepcopy = copy.deepcopy
+
+    def counting_deepcopy(value, memo=None):
+        if isinstance(value, Table):
+            copied.append(value.name)
+        return deepcopy(value, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", counting_deepcopy)
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {"PK": {"S": "created"}}}},
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"PK": {"S": "changed"}},
+                        "UpdateExpression": "SET v = :v",
+                        "ExpressionAttributeValues": {":v": {"N": "2"}},
+                    }
+                },
+                {"Delete": {"TableName": name, "Key": {"PK": {"S": "other-0"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": name,
+                        "Key": {"PK": {"S": "absent"}},
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+            ]
+        )
+    assert copied == []
+    assert "Item" not in ddb.get_item(TableName=name, Key={"PK": {"S": "created"}})
+    assert ddb.get_item(TableName=name, Key={"PK": {"S": "changed"}})["Item"]["v"] == {"N": "1"}
+    assert ddb.get_item(TableName=name, Key={"PK": {"S": "other-0"}})["Item"]["v"] == {"N": "0"}
+    assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 51
+    ddb.transact_write_items(  # and one that goes through still writes everything
+        TransactItems=[
+            {"Put": {"TableName": name, "Item": {"PK": {"S": "created"}}}},
+            {"Delete": {"TableName": name, "Key": {"PK": {"S": "other-0"}}}},
+        ]
+    )
+    assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 51 and "Item" in ddb.get_item(
+        TableName=name, Key={"PK": {"S": "created"}}
+    )
+
+
+def test_shard_iterators_expire_so_that_a_polling_consumer_does_not_grow_the_runtime(runtime):
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from tenantry_local.moto_patches import _LIVE_SHARD_ITERATORS
+
+    ddb, streams = runtime.client("dynamodb"), runtime.client("dynamodbstreams", internal=True)
+    name, stream_arn = table_with_a_stream(ddb, "test-iterators")
+    ddb.put_item(TableName=name, Item={"PK": {"S": "one"}})
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    for _ in range(_LIVE_SHARD_ITERATORS // 10 + 5):
+        with ThreadPoolExecutor(10) as pool:  # a consumer polling: a new iterator, then its records, each time
+            list(
+                pool.map(
+                    lambda _: streams.get_records(
+                        ShardIterator=streams.get_shard_iterator(
+                            StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+                        )["ShardIterator"]
+                    ),
+                    range(10),
+                )
+            )
+    held = sum(len(backend.shard_iterators) for regions in dynamodbstreams_backends.values() for backend in regions.values())
+    assert held <= _LIVE_SHARD_ITERATORS
+    latest = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in streams.get_records(ShardIterator=latest)["Records"]] == ["one"]
 
 
 def test_an_update_that_creates_its_item_writes_one_insert_record_with_the_whole_item(runtime):
