@@ -76,7 +76,9 @@ class Tokens:
     access_token: str
     id_token: str
     expires_in: int
-    refresh_token: str | None  # None from a refresh: the refresh token stays the one the caller holds
+    # From a refresh: the next refresh token (the one sent retires 10 s later), or None from an app client that
+    # does not rotate them (a dedicated pool onboarded before rotation: the caller keeps the one it holds)
+    refresh_token: str | None
 
 
 @dataclass(frozen=True)
@@ -270,20 +272,17 @@ class Authentication:
 
     # ------------------------------------------------------------------ refresh
     def refresh(self, tenant_id: str, refresh_token: str) -> Tokens:
-        """New access and ID tokens from a refresh token of the tenant's pool; SignInRefused otherwise (also
-        for a refresh token whose sessions were signed out)."""
+        """New access and ID tokens, and the next refresh token, from a refresh token of the tenant's pool;
+        SignInRefused otherwise (also for a refresh token whose sessions were signed out, or that a refresh
+        already retired)."""
         pool = self.pool_of(tenant_id)
         if pool is None:
             raise SignInRefused(tenant_id)
         errors = self._cognito.exceptions
         try:
-            result = self._cognito.admin_initiate_auth(
-                UserPoolId=pool.user_pool_id,
-                ClientId=pool.client_id,
-                AuthFlow="REFRESH_TOKEN_AUTH",
-                AuthParameters={"REFRESH_TOKEN": refresh_token},
-            )
-        except (errors.NotAuthorizedException, errors.UserNotFoundException) as refused:
+            # (An app client that rotates refresh tokens refuses REFRESH_TOKEN_AUTH; this call serves both kinds.)
+            result = self._cognito.get_tokens_from_refresh_token(ClientId=pool.client_id, RefreshToken=refresh_token)
+        except (errors.NotAuthorizedException, errors.UserNotFoundException, errors.RefreshTokenReuseException) as refused:
             raise SignInRefused(tenant_id) from refused
         return _tokens(dict(result))
 

@@ -365,7 +365,9 @@ class _MfaBench:
         elif path == "requirement-change":
             self.rt.streams.resume()
         detected = time.perf_counter()
-        while not self.client.refresh_refused(self.tenant["appClientId"], tokens["RefreshToken"]):
+        refresh_token: str | None = tokens["RefreshToken"]
+        while refresh_token is not None:  # each refresh rotates it: the next probe uses the new one
+            refresh_token = self.client.refreshed(self.tenant["appClientId"], refresh_token)
             time.sleep(0.005)
         elapsed = time.perf_counter() - detected
         deadline = time.monotonic() + 20

@@ -120,7 +120,7 @@ MINIMUM: dict[str, dict[str, int]] = {
         "cognito-idp:AdminRespondToAuthChallenge": 1,
         "dynamodb:DeleteItem": 1,
     },
-    "POST /auth/refresh": {"dynamodb:GetItem": 1, "cognito-idp:AdminInitiateAuth": 1},
+    "POST /auth/refresh": {"dynamodb:GetItem": 1, "cognito-idp:GetTokensFromRefreshToken": 1},
     "POST /auth/password/forgot": {"dynamodb:UpdateItem": 2, "dynamodb:GetItem": 1, "cognito-idp:ForgotPassword": 1},
     # the caller's profile and pool; a revocation as POST /users/{id}/sessions/revoke makes it
     "POST /auth/logout": _plus(

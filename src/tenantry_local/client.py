@@ -368,12 +368,16 @@ class TenantryClient:
         """The current code of the authenticator set up last (`set_up_totp`)."""
         return totp_code(self.totp_secret)
 
+    def refreshed(self, client_id: str, refresh_token: str) -> str | None:
+        """Refresh with `refresh_token`: the refresh token to use next (a rotating app client answers a new one),
+        or None when Cognito refuses it (the user's sessions were revoked, or a refresh already retired it)."""
+        errors = self.cognito.exceptions
+        try:
+            answer = self.cognito.get_tokens_from_refresh_token(ClientId=client_id, RefreshToken=refresh_token)
+        except (errors.NotAuthorizedException, errors.RefreshTokenReuseException):
+            return None
+        return str(answer["AuthenticationResult"].get("RefreshToken") or refresh_token)
+
     def refresh_refused(self, client_id: str, refresh_token: str) -> bool:
         """Whether Cognito refuses the refresh token (the user's sessions were revoked)."""
-        try:
-            self.cognito.initiate_auth(
-                ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": refresh_token}
-            )
-        except self.cognito.exceptions.NotAuthorizedException:
-            return True
-        return False
+        return self.refreshed(client_id, refresh_token) is None

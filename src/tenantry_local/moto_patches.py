@@ -456,6 +456,94 @@ def _check_cognito() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
+# 5c. Cognito refresh-token rotation. moto has no GetTokensFromRefreshToken, stores an app client's
+#     RefreshTokenRotation without acting on it, and accepts REFRESH_TOKEN_AUTH from any client. As Cognito
+#     documents it: GetTokensFromRefreshToken answers new access and ID tokens and, when the client rotates, a
+#     new refresh token; the one sent keeps working for RetryGracePeriodSeconds, then answers
+#     RefreshTokenReuseException. A rotating client refuses REFRESH_TOKEN_AUTH (Cognito does not document the
+#     error; InvalidParameterException, as for a flow the client does not allow, is assumed).
+def _rotation(client: Any) -> tuple[bool, float]:
+    """(whether the app client rotates refresh tokens, its grace period in seconds)."""
+    config = (getattr(client, "extended_config", None) or {}).get("RefreshTokenRotation") or {}
+    return config.get("Feature") == "ENABLED", float(config.get("RetryGracePeriodSeconds") or 0)
+
+
+def _tokens_from_refresh_token(backend: Any, client_id: str, refresh_token: str) -> dict[str, Any]:
+    """GetTokensFromRefreshToken on one region's Cognito backend."""
+    from moto.cognitoidp.exceptions import NotAuthorizedError, ResourceNotFoundError
+    from moto.core.exceptions import JsonRESTError
+
+    pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
+    if pool is None:
+        raise ResourceNotFoundError(client_id)
+    retired = pool.__dict__.setdefault("_tenantry_retired", {})  # refresh token -> end of its grace period
+    if refresh_token in retired and time.time() >= retired[refresh_token]:
+        pool.refresh_tokens.pop(refresh_token, None)
+        raise JsonRESTError("RefreshTokenReuseException", "Refresh token has been used already")
+    held = pool.refresh_tokens.get(refresh_token)
+    if held is None or held[0] != client_id:  # unknown, another client's, or signed out (moto keeps None)
+        raise NotAuthorizedError("Invalid Refresh Token")
+    access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
+    result = {"IdToken": id_token, "AccessToken": access_token, "ExpiresIn": expires_in, "TokenType": "Bearer"}
+    rotates, grace = _rotation(pool.clients[client_id])
+    if rotates:
+        # written here, not with create_refresh_token: that one is a sign-in (the post authentication trigger)
+        successor = secrets.token_urlsafe(32)
+        pool.refresh_tokens[successor] = held
+        retired[refresh_token] = time.time() + grace * _time_scale()  # (the grace period runs on the time scale)
+        result["RefreshToken"] = successor
+    return {"AuthenticationResult": result}
+
+
+def _refusing_refresh_auth_on_rotating_clients(initiate: Callable[..., Any], admin: bool) -> Callable[..., Any]:
+    from moto.cognitoidp.exceptions import InvalidParameterException
+
+    def initiate_auth(self: Any, *args: Any, **kwargs: Any) -> Any:
+        flow = str(kwargs.get("auth_flow", args[2] if admin else args[1]))
+        if admin:  # (user_pool_id, client_id, ...)
+            client = self.describe_user_pool(args[0]).clients.get(args[1])
+        else:  # (client_id, ...)
+            client = next((p.clients[args[0]] for p in self.user_pools.values() if args[0] in p.clients), None)
+        if flow.endswith(("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN")) and _rotation(client)[0]:
+            raise InvalidParameterException("REFRESH_TOKEN_AUTH flow not enabled for this client")
+        return initiate(self, *args, **kwargs)
+
+    initiate_auth._tenantry_rotation = True  # type: ignore[attr-defined]
+    initiate_auth.__wrapped__ = initiate  # type: ignore[attr-defined]
+    return initiate_auth
+
+
+def _patch_cognito_refresh_token_rotation() -> None:
+    from moto.cognitoidp.models import CognitoIdpBackend, RegionAgnosticBackend
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    def regionless(self: Any, client_id: str, refresh_token: str) -> dict[str, Any]:
+        return _tokens_from_refresh_token(self._find_backend_for_clientid(client_id), client_id, refresh_token)
+
+    def respond(self: Any) -> str:
+        backend = self._get_region_agnostic_backend()
+        return json.dumps(backend.get_tokens_from_refresh_token(self._get_param("ClientId"), self._get_param("RefreshToken")))
+
+    refusing = _refusing_refresh_auth_on_rotating_clients
+    CognitoIdpBackend.admin_initiate_auth = refusing(CognitoIdpBackend.admin_initiate_auth, True)  # type: ignore[method-assign]
+    CognitoIdpBackend.initiate_auth = refusing(CognitoIdpBackend.initiate_auth, False)  # type: ignore[method-assign]
+    regionless._tenantry_rotation = True  # type: ignore[attr-defined]
+    respond._tenantry_rotation = True  # type: ignore[attr-defined]
+    RegionAgnosticBackend.get_tokens_from_refresh_token = regionless  # type: ignore[attr-defined]
+    CognitoIdpResponse.get_tokens_from_refresh_token = respond  # type: ignore[attr-defined]
+
+
+def _check_cognito_refresh_token_rotation() -> bool:
+    from moto.cognitoidp.models import CognitoIdpBackend, RegionAgnosticBackend
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    owners = (RegionAgnosticBackend, CognitoIdpResponse)
+    return all(getattr(getattr(o, "get_tokens_from_refresh_token", None), "_tenantry_rotation", False) for o in owners) and all(
+        _marked(getattr(CognitoIdpBackend, n), "_tenantry_rotation") for n in ("admin_initiate_auth", "initiate_auth")
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
 # 5b. Cognito's forgotten-password codes as Cognito makes, mails and checks them: moto makes a code it hands
 #     back to the caller in a response header, and later accepts any code that does not look like its own.
 FORGOT_PASSWORD_CODE_SECONDS = 3600  # a ForgotPassword code is good for an hour
@@ -805,6 +893,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
     "cognito_forgot_password_codes": (_patch_cognito_forgot_password, _check_cognito_forgot_password),
     "cognito_deletion_protection": (_patch_cognito_deletion_protection, _check_cognito_deletion_protection),
+    "cognito_refresh_token_rotation": (_patch_cognito_refresh_token_rotation, _check_cognito_refresh_token_rotation),
     "api_call_middleware": (_patch_api_middleware, _check_api_middleware),
     "dynamodb_isolation": (_patch_dynamodb_isolation, _check_dynamodb_isolation),
     # after dynamodb_isolation: it wraps that patch's stream reads

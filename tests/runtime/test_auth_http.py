@@ -227,18 +227,24 @@ def test_refresh_then_sign_out_ends_every_session_at_once(tenantry, outbound, ap
     refreshed = requests.post(
         f"{api}/auth/refresh", json={"tenantId": tenant["tenantId"], "refreshToken": first["refreshToken"]}, timeout=15
     )
-    assert refreshed.status_code == 200 and refreshed.json()["refreshToken"] is None, refreshed.text
+    assert refreshed.status_code == 200, refreshed.text
+    successor = refreshed.json()["refreshToken"]
+    assert successor and successor != first["refreshToken"]  # rotated
     headers = {"Authorization": f"Bearer {refreshed.json()['accessToken']}"}
     assert requests.get(f"{api}/me", headers=headers, timeout=15).status_code == 200
+    # The one sent retires after its grace period (10 s, on the runtime's time scale): a stolen copy is dead
+    time.sleep(10 * tenantry.rt.time_scale + 0.2)
+    retired = requests.post(
+        f"{api}/auth/refresh", json={"tenantId": tenant["tenantId"], "refreshToken": first["refreshToken"]}, timeout=15
+    )
+    assert retired.status_code == 401 and retired.json()["error"]["code"] == "INVALID_REFRESH_TOKEN", retired.text
 
     outbound.drain()
     assert requests.post(f"{api}/auth/logout", headers=headers, timeout=15).status_code == 204
     for token in (first["accessToken"], refreshed.json()["accessToken"]):
         after = requests.get(f"{api}/me", headers={"Authorization": f"Bearer {token}"}, timeout=15)
         assert after.status_code == 401 and after.json()["error"]["code"] == "TOKEN_REVOKED", after.text
-    again = requests.post(
-        f"{api}/auth/refresh", json={"tenantId": tenant["tenantId"], "refreshToken": first["refreshToken"]}, timeout=15
-    )
+    again = requests.post(f"{api}/auth/refresh", json={"tenantId": tenant["tenantId"], "refreshToken": successor}, timeout=15)
     assert again.status_code == 401 and again.json()["error"]["code"] == "INVALID_REFRESH_TOKEN", again.text
     [revoked] = outbound.wait_for("SessionsRevoked", userId=user["userId"])
     assert revoked["detail"]["reason"] == "signed-out"

@@ -117,9 +117,7 @@ def assert_thrown_out(tenantry, outbound, tenant, user, tokens, detected_by):
     with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
         tenantry.cognito.get_user(AccessToken=tokens["AccessToken"])
     with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
-        tenantry.cognito.initiate_auth(
-            ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
-        )
+        tenantry.cognito.get_tokens_from_refresh_token(ClientId=user["clientId"], RefreshToken=tokens["RefreshToken"])
     with pytest.raises(TokenRejected) as rejected:
         verifier_of(tenantry).verify(tokens["AccessToken"])
     assert rejected.value.reason == "REVOKED"
@@ -288,9 +286,9 @@ def test_a_token_refreshed_while_the_sign_out_is_retried_is_refused(tenantry, ou
     while throttle.fired < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert throttle.fired == 3, "the sign-out was not retried"
-    refreshed = tenantry.cognito.initiate_auth(
-        ClientId=user["clientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
-    )["AuthenticationResult"]["AccessToken"]
+    refreshed = tenantry.cognito.get_tokens_from_refresh_token(ClientId=user["clientId"], RefreshToken=tokens["RefreshToken"])[
+        "AuthenticationResult"
+    ]["AccessToken"]
     # Then, once the run has revoked the sessions, the refreshed token is refused as revoked
     ended = tenantry.wait_execution(COMPLIANCE, name)
     assert tenantry.states(ended["executionArn"])[-1] == "SessionsRevoked"

@@ -229,6 +229,54 @@ def test_tokens_carry_the_claims_pre_token_generation_adds_and_clients_cannot_wr
     cognito.update_user_attributes(AccessToken=tokens["AccessToken"], UserAttributes=[{"Name": "name", "Value": "Sam"}])
 
 
+def test_refresh_tokens_rotate_on_a_rotating_app_client_and_refresh_token_auth_is_refused_there(runtime):
+    cognito = runtime.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName=f"rotation-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+    flows = ["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+    rotating = cognito.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="rotating",
+        ExplicitAuthFlows=flows,
+        RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 10},
+    )["UserPoolClient"]["ClientId"]
+    plain = cognito.create_user_pool_client(
+        UserPoolId=pool, ClientName="plain", ExplicitAuthFlows=[*flows, "ALLOW_REFRESH_TOKEN_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="u", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="u", Password="Correct-Horse-9!", Permanent=True)
+
+    def sign_in(client_id):
+        return cognito.admin_initiate_auth(
+            UserPoolId=pool,
+            ClientId=client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "u", "PASSWORD": "Correct-Horse-9!"},
+        )["AuthenticationResult"]["RefreshToken"]
+
+    first = sign_in(rotating)
+    with pytest.raises(cognito.exceptions.InvalidParameterException):
+        cognito.admin_initiate_auth(
+            UserPoolId=pool, ClientId=rotating, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": first}
+        )
+    answer = cognito.get_tokens_from_refresh_token(ClientId=rotating, RefreshToken=first)["AuthenticationResult"]
+    assert answer["AccessToken"] and answer["RefreshToken"] not in (None, first)
+    cognito.get_tokens_from_refresh_token(ClientId=rotating, RefreshToken=first)  # within its grace period
+    time.sleep(10 * runtime.time_scale + 0.1)
+    with pytest.raises(cognito.exceptions.RefreshTokenReuseException):
+        cognito.get_tokens_from_refresh_token(ClientId=rotating, RefreshToken=first)
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):  # another client's token
+        cognito.get_tokens_from_refresh_token(ClientId=plain, RefreshToken=answer["RefreshToken"])
+    # a client that does not rotate: new access and ID tokens only, and REFRESH_TOKEN_AUTH still works there
+    other = sign_in(plain)
+    assert "RefreshToken" not in cognito.get_tokens_from_refresh_token(ClientId=plain, RefreshToken=other)["AuthenticationResult"]
+    cognito.admin_initiate_auth(
+        UserPoolId=pool, ClientId=plain, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": other}
+    )
+    cognito.admin_user_global_sign_out(UserPoolId=pool, Username="u")
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.get_tokens_from_refresh_token(ClientId=rotating, RefreshToken=answer["RefreshToken"])
+
+
 def test_injected_faults_reach_api_callers_then_clear(runtime):
     runtime.faults.arm({"service": "cognito-idp", "operation": "ListUserPools", "error": "InvalidParameterException"})
     cognito = runtime.client("cognito-idp")

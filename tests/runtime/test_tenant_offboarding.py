@@ -68,11 +68,7 @@ def test_offboarding_disables_revokes_removes_and_keeps_the_record(tenantry, out
     if isolation == "dedicated":
         refused = (refused, tenantry.cognito.exceptions.ResourceNotFoundException)
     with pytest.raises(refused):
-        tenantry.cognito.initiate_auth(
-            ClientId=tenant["appClientId"],
-            AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]},
-        )
+        tenantry.cognito.get_tokens_from_refresh_token(ClientId=tenant["appClientId"], RefreshToken=tokens["RefreshToken"])
     if isolation == "dedicated":
         assert tenantry.pools_named(f"tenantry-{tenant['tenantId']}") == []
     else:

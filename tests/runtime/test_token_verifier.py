@@ -74,11 +74,7 @@ def test_revoked_sessions_are_refused_at_once_by_cognito_and_by_the_verifier(ten
     with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
         tenantry.cognito.get_user(AccessToken=tokens["AccessToken"])
     with pytest.raises(tenantry.cognito.exceptions.NotAuthorizedException):
-        tenantry.cognito.initiate_auth(
-            ClientId=tenant["appClientId"],
-            AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]},
-        )
+        tenantry.cognito.get_tokens_from_refresh_token(ClientId=tenant["appClientId"], RefreshToken=tokens["RefreshToken"])
     # A revocation refuses every token up to the whole second after it (rounded up, for clocks that differ):
     # a sign-in after that second is honoured
     sign_in_after_revocation(revoked_at)

@@ -188,6 +188,9 @@ def test_every_app_client_allows_no_plain_password_flow_and_sets_short_token_lif
         assert (client["IdTokenValidity"], units["IdToken"]) == (15, "minutes"), where
         assert (client["RefreshTokenValidity"], units["RefreshToken"]) == (30, "days"), where
         assert client["AuthSessionValidity"] == 3, where  # the API remembers a challenge as long (CHALLENGE_SECONDS)
+        # refresh tokens rotate: a refresh answers a new one and retires the one sent (REFRESH_TOKEN_AUTH cannot)
+        assert client["RefreshTokenRotation"] == {"Feature": "ENABLED", "RetryGracePeriodSeconds": 10}, where
+        assert "ALLOW_REFRESH_TOKEN_AUTH" not in client["ExplicitAuthFlows"], where
 
 
 def test_every_pool_is_admin_create_only_with_tenantrys_triggers():

@@ -70,7 +70,15 @@ class TokenSet(BaseModel):
 
     accessToken: str  # noqa: N815
     idToken: str  # noqa: N815
-    refreshToken: Annotated[str | None, Field(description="Absent from a refresh: keep using the one you hold")] = None  # noqa: N815
+    refreshToken: Annotated[  # noqa: N815
+        str | None,
+        Field(
+            description=(
+                "From a refresh, the next refresh token: use it from now on, as the one sent stops working 10 seconds "
+                "later. (Absent only from an app client that does not rotate: keep the one you hold.)"
+            )
+        ),
+    ] = None
     expiresIn: Annotated[int, Field(description="Seconds until the access and ID tokens expire")]  # noqa: N815
     tokenType: Literal["Bearer"] = "Bearer"  # noqa: N815
     mfaSetupOnly: Annotated[  # noqa: N815
