@@ -13,6 +13,7 @@ Cognito triggers, the API middleware chain), through the services a running Loca
 from __future__ import annotations
 
 import copy
+import hashlib
 import hmac
 import json
 import logging
@@ -768,6 +769,53 @@ def _check_dynamodb_isolation() -> bool:
     )
 
 
+# 7d. DynamoDB: TransactWriteItems with a ClientRequestToken is idempotent for 10 minutes, as on AWS: the same
+#     token with the same items answers success and writes nothing again (a caller retrying a transaction whose
+#     answer was lost, as Step Functions does after a timeout); with other items, IdempotentParameterMismatch.
+#     moto ignores the token: the retry ran again and failed its conditions, and the workflow undid a
+#     transaction that had in fact committed (TenantOnboarding's ActivateTenant).
+_TRANSACTION_TOKEN_SECONDS = 600
+
+
+def _patch_dynamodb_transaction_tokens() -> None:
+    from moto.core.exceptions import JsonRESTError
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoHandler
+
+    transact_write_items = DynamoHandler.transact_write_items
+    committed: dict[str, tuple[str, float]] = {}  # token -> (digest of its items, when)
+
+    def transact(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return transact_write_items(self)
+        digest = hashlib.sha256(json.dumps(self.body["TransactItems"], sort_keys=True, default=str).encode()).hexdigest()
+        with _dynamodb_lock:
+            now = time.time()
+            for old in [t for t, (_, at) in committed.items() if now - at > _TRANSACTION_TOKEN_SECONDS]:
+                del committed[old]
+            if token in committed:
+                if committed[token][0] != digest:
+                    raise JsonRESTError(
+                        "IdempotentParameterMismatchException",
+                        "The request uses the same client token as a previous, but non-identical request.",
+                    )
+                return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+            result = transact_write_items(self)
+            committed[token] = (digest, now)
+            return result
+
+    transact._tenantry_tokens = True  # type: ignore[attr-defined]
+    transact.__wrapped__ = transact_write_items  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = transact  # type: ignore[method-assign]
+
+
+def _check_dynamodb_transaction_tokens() -> bool:
+    from moto.dynamodb.responses import DynamoHandler
+
+    return _marked(DynamoHandler.transact_write_items, "_tenantry_tokens")
+
+
 # 7a. DynamoDB Streams: moto keeps every shard iterator it ever handed out (a new one for each GetShardIterator
 #     and each GetRecords), and a stream consumer polls several times a second: the runtime's memory grew
 #     without end. On AWS an iterator expires 15 minutes after it is returned; here the most recent
@@ -898,6 +946,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "dynamodb_isolation": (_patch_dynamodb_isolation, _check_dynamodb_isolation),
     # after dynamodb_isolation: it wraps that patch's stream reads
     "dynamodb_stream_iterators_expire": (_patch_dynamodb_stream_iterators_expire, _check_dynamodb_stream_iterators_expire),
+    "dynamodb_transaction_tokens": (_patch_dynamodb_transaction_tokens, _check_dynamodb_transaction_tokens),
     # after dynamodb_isolation: it wraps that patch's update_item
     "dynamodb_one_insert_per_update": (_patch_dynamodb_one_insert_per_update, _check_dynamodb_one_insert_per_update),
     # S3 POST object uploads are held to their POST policy and signature (moto stores any): tenantry_local.s3_post_policy

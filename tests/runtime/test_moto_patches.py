@@ -503,6 +503,21 @@ def test_a_cancelled_transaction_puts_back_exactly_what_it_changed_and_copies_no
     )
 
 
+def test_a_transaction_sent_again_with_its_client_request_token_commits_once(runtime):
+    ddb = runtime.client("dynamodb")
+    name, _ = table_with_a_stream(ddb, "test-token")
+    token = uuid.uuid4().hex
+    items = [{"Put": {"TableName": name, "Item": {"PK": {"S": "once"}}, "ConditionExpression": "attribute_not_exists(PK)"}}]
+    ddb.transact_write_items(TransactItems=items, ClientRequestToken=token)
+    ddb.transact_write_items(TransactItems=items, ClientRequestToken=token)  # a retry of a lost answer: success
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):  # without the token, the condition holds
+        ddb.transact_write_items(TransactItems=items)
+    with pytest.raises(ddb.exceptions.IdempotentParameterMismatchException):
+        other = [{"Put": {"TableName": name, "Item": {"PK": {"S": "other"}}}}]
+        ddb.transact_write_items(TransactItems=other, ClientRequestToken=token)
+    assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 1
+
+
 def test_shard_iterators_expire_so_that_a_polling_consumer_does_not_grow_the_runtime(runtime):
     from moto.dynamodbstreams.models import dynamodbstreams_backends
 
