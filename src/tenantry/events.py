@@ -4,6 +4,7 @@ failure event's detail."""
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 FAILURE_EVENT_FOR = {
@@ -24,6 +25,14 @@ def event_id(origin: str, detail_type: str) -> str:
     return hashlib.md5(f"{origin}|{detail_type}".encode(), usedforsecurity=False).hexdigest()
 
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # the inbound contract's requestId
+
+
+def usable_request_id(value: object) -> str | None:
+    """`value` if it is a request id as the inbound contract defines one, else None."""
+    return value if isinstance(value, str) and REQUEST_ID.fullmatch(value) else None
+
+
 def failure_detail(
     detail_type: str,
     origin: str,
@@ -36,10 +45,10 @@ def failure_detail(
     """The detail of a `*Failed` outcome event (the shape every schemas/events/*Failed.json shares).
 
     `origin` makes the event id deterministic (see `event_id`); `requestId` is kept even when None (a
-    request too malformed to name itself); `tenantId` appears only when given, `field` (the dotted path of
-    the offending value) only when not empty.
+    request too malformed to name itself, or whose id is not one: that is not echoed to every consumer);
+    `tenantId` appears only when given, `field` (the dotted path of the offending value) only when not empty.
     """
-    detail: dict[str, Any] = {"eventId": event_id(origin, detail_type), "requestId": request_id}
+    detail: dict[str, Any] = {"eventId": event_id(origin, detail_type), "requestId": usable_request_id(request_id)}
     if tenant_id is not None:
         detail["tenantId"] = tenant_id
     detail["reason"] = reason

@@ -87,6 +87,11 @@ def _validator(detail_type: str) -> Any:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+# The pattern of free text in the contract (names, plans): not blank, no C0 or C1 control characters (a NUL, a
+# newline), no bidirectional overrides or isolates (text that displays in another order than it reads).
+TEXT_PATTERN = "^(?!\\s*$)[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]+$"
+
+
 def violations(detail_type: str, detail: Any) -> list[Violation]:
     """Every violation of `detail_type`'s schema by `detail`, most specific field first."""
     found = []
@@ -109,17 +114,17 @@ def violations(detail_type: str, detail: Any) -> list[Violation]:
 
 def _describe(error: Any) -> str:
     validator, expected = error.validator, error.validator_value
-    if validator == "maxLength":
-        return f"longer than {expected} characters"
     if validator == "minLength":
         return f"shorter than {expected} characters" if expected > 1 else "must not be empty"
-    if validator == "enum":
-        return f"must be one of {', '.join(map(str, expected))}"
-    if validator == "pattern":
-        return f"is not in the expected format (it must match {expected})"
-    if validator == "type":
-        return f"must be of type {expected}"
-    return str(error.message)
+    if validator == "pattern" and expected == TEXT_PATTERN:
+        return "must not be blank, nor contain control characters or bidirectional overrides"
+    described = {
+        "maxLength": lambda: f"longer than {expected} characters",
+        "enum": lambda: f"must be one of {', '.join(map(str, expected))}",
+        "pattern": lambda: f"is not in the expected format (it must match {expected})",
+        "type": lambda: f"must be of type {expected}",
+    }.get(str(validator))
+    return described() if described else str(error.message)
 
 
 class SchemaViolation(ValueError):

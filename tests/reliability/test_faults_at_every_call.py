@@ -45,7 +45,29 @@ THROTTLING = {
     "events": "ThrottlingException",
     "stepfunctions": "ThrottlingException",
 }
-FAULTS = {"service error": (SERVICE_ERROR, 100, 500), "throttling": (THROTTLING, 2, 400)}
+# A call that timed out after the service acted: it took effect, and its caller got an error instead of the answer
+# (a function that ran out of time: Lambda's Sandbox.Timedout; a service: a 5xx its SDK may try again).
+TIMEOUT = {**SERVICE_ERROR, "lambda": "Sandbox.Timedout"}
+
+
+def fault_spec(fault_name: str, service: str) -> dict[str, Any]:
+    """What to arm for one kind of fault at a call of `service` (the caller glob is added per run)."""
+    if fault_name == "service error":
+        return {"error": SERVICE_ERROR[service], "count": 100}
+    if fault_name == "throttling":
+        return {"error": THROTTLING[service], "count": 2}
+    if service == "lambda":
+        return {"error": TIMEOUT[service], "count": 1, "applied": True, "function_error": True}
+    return {"error": TIMEOUT[service], "count": 1, "applied": True, "status": 500}
+
+
+FAULTS = ("service error", "throttling", "timeout")
+# Faults the workflows do not hold yet, each with why: a row says so, and the suite fails on any other
+KNOWN_GAPS = {
+    ("tenant_onboarding", "CreateUserPool", "timeout"): (
+        "a pool created whose answer was lost is not found by its name to be deleted (its id is the lost answer)"
+    ),
+}
 
 
 def task_calls(states: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -261,7 +283,9 @@ def test_a_fault_at_each_call_leaves_a_run_done_or_undone(machine, scenarios, te
         "A fault at every AWS call of every workflow",
         (
             "Each row: one run of a workflow's scenario with one fault armed at one state's call: a service error "
-            "answered to every try, or throttling answered twice. The calls are read from the state machine "
+            "answered to every try, throttling answered twice, or a timeout once (the call took effect and its caller "
+            "got an error instead of the answer: Sandbox.Timedout from a function, a 5xx from a service). The calls "
+            "are read from the state machine "
             "definitions. *held*: the run succeeded, or failed with nothing it created left (for a workflow that only "
             "removes or changes what exists: completed when the request was posted again). A fault that never fired "
             "is at a call the scenario does not make (compensation and rejection states). MfaCompliance and MfaSweep "
@@ -279,23 +303,29 @@ def test_a_fault_at_each_call_leaves_a_run_done_or_undone(machine, scenarios, te
             visited.setdefault(state, label)
     calls = definition_calls(machine)
     plan = [
-        (state, service, operation, fault_name, errors[service], count, visited[state], dict(drivers)[visited[state]])
+        (state, service, operation, fault_name, visited[state], dict(drivers)[visited[state]])
         for state, service, operation in calls
         if state in visited
-        for fault_name, (errors, count, _) in FAULTS.items()
+        for fault_name in FAULTS
     ]
 
     def one(item: tuple[Any, ...]) -> tuple[Any, ...]:
-        state, service, operation, fault_name, error, count, label, drive = item
+        state, service, operation, fault_name, label, drive = item
         marker = tenantry.request_id("rel")
         fault = tenantry.rt.faults.arm(
-            {"service": service, "operation": operation, "error": error, "count": count, "caller": f"{prefix}-{marker}/{state}"}
+            {
+                "service": service,
+                "operation": operation,
+                "caller": f"{prefix}-{marker}/{state}",
+                **fault_spec(fault_name, service),
+            }
         )
         try:
             run = drive(scenarios, marker, fault)
         finally:
             tenantry.rt.faults.disarm(fault)
         ok = fault.fired > 0 and held(run)
+        gap = KNOWN_GAPS.get((DEFINITIONS[machine], state, fault_name))
         return (
             DEFINITIONS[machine],
             state,
@@ -304,7 +334,7 @@ def test_a_fault_at_each_call_leaves_a_run_done_or_undone(machine, scenarios, te
             label,
             fault.fired,
             outcome(run),
-            "yes" if ok else "no",
+            "yes" if ok else f"no (known gap: {gap})" if gap else "no",
         )
 
     with ThreadPoolExecutor(max_workers=3) as pool:

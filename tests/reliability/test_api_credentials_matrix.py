@@ -9,12 +9,15 @@ import base64
 import gzip
 import json
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from helpers import ROOT
+from helpers.reliability import REPORT
 from tenantry.api_keys import ApiKeyStore
 
 # Every route that needs a credential (the public sign-in routes document `security: []`), signing out last:
@@ -153,7 +156,8 @@ def snapshot(tenantry, tenant, target):
 def test_every_route_refuses_every_bad_credential_and_writes_nothing(tenantry, api, tenant, target, credentials):
     tenantry.rt.wait_settled()
     before = snapshot(tenantry, tenant, target)
-    wrong = []
+    wrong: list[str] = []
+    tried: Counter[str] = Counter()
     for name, (headers, status, code) in credentials.items():
         for method, path in ROUTES:
             if path == "/openapi.json":
@@ -169,9 +173,19 @@ def test_every_route_refuses_every_bad_credential_and_writes_nothing(tenantry, a
                     wrong.append(f"{name}: {method} {path} -> {got}, expected it let through")
             elif got != (status, code):
                 wrong.append(f"{name}: {method} {path} -> {got}, expected {(status, code)}")
+            tried[name] += 1
     tenantry.rt.wait_settled()
+    unchanged = snapshot(tenantry, tenant, target) == before
+    table = matrix_table(
+        "credentials",
+        "Every route of the Identity API with every credential that must not get in",
+        "Each credential against every route of docs/openapi.json that needs one. *as expected*: refused with its "
+        "status and reason (a session that may only set up MFA, and a key without the scope, are let through "
+        "where they may go); *wrote nothing*: the target user, the tenant's users and events were the same after.",
+    )
+    add_rows(table, {name: name for name in credentials}, tried, wrong, unchanged)
     assert wrong == [], "\n".join(wrong)
-    assert snapshot(tenantry, tenant, target) == before
+    assert unchanged
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +205,8 @@ def test_tenant_a_reaches_nothing_of_tenant_b_on_any_route(tenantry, api, tenant
     credentials = {"admin": tenantry.bearer(admin_a), "key": {"X-Api-Key": key_a}}
     tenantry.rt.wait_settled()
     before = snapshot(tenantry, other["tenant"], other["user"])
-    wrong = []
+    wrong: list[str] = []
+    tried: Counter[str] = Counter()
     for name, headers in credentials.items():
         for method, path in ROUTES:
             if "{id}" not in path:
@@ -212,6 +227,7 @@ def test_tenant_a_reaches_nothing_of_tenant_b_on_any_route(tenantry, api, tenant
                 (403, "FORBIDDEN") if name == "key" else (404, "NOT_FOUND"),
             }:
                 wrong.append(f"{name}: {method} {path} -> {answer.status_code} {code}")
+            tried[name] += 1
     # A tenant named in the query, a header or the body is never used: the tenant is the credential's
     b_email = other["user"]["email"]
     for headers in credentials.values():
@@ -229,5 +245,29 @@ def test_tenant_a_reaches_nothing_of_tenant_b_on_any_route(tenantry, api, tenant
     if (in_body.status_code, in_body.json()["error"].get("field")) != (400, "tenantId"):
         wrong.append(f"POST /users with a tenantId in the body -> {in_body.status_code} {in_body.text[:120]}")
     tenantry.rt.wait_settled()
+    unchanged = snapshot(tenantry, other["tenant"], other["user"]) == before
+    table = matrix_table(
+        "isolation",
+        "Tenant A's credentials against tenant B's users and keys, on every route",
+        "A's Admin and A's key against every `{id}` route, aimed at B's user (or B's key): *as expected*, 404 as "
+        "for a user that does not exist (or 403 where the key's scopes do not reach). Then B's tenant id named "
+        "in the query and a header, and in a body: never used. *wrote nothing*: B's users and events were the "
+        "same after.",
+    )
+    add_rows(table, {name: f"A's {name}" for name in credentials}, tried, wrong, unchanged)
+    smuggled = len(credentials) + 1
+    errors = sum(not line.startswith(tuple(f"{name}: " for name in credentials)) for line in wrong)
+    table.add("B's tenant id in query, header or body", smuggled, smuggled - errors, errors, "yes" if unchanged else "no")
     assert wrong == []
-    assert snapshot(tenantry, other["tenant"], other["user"]) == before
+    assert unchanged
+
+
+def matrix_table(key: str, title: str, intro: str) -> Any:
+    return REPORT.table(key, title, intro, ("credential", "calls", "as expected", "wrong", "wrote nothing"))
+
+
+def add_rows(table: Any, labels: dict[str, str], tried: Counter[str], wrong: list[str], unchanged: bool) -> None:
+    """A row per credential: its calls, those answered as expected (a `wrong` line names its credential first)."""
+    for name, label in labels.items():
+        errors = sum(line.startswith(f"{name}: ") for line in wrong)
+        table.add(label, tried[name], tried[name] - errors, errors, "yes" if unchanged else "no")
