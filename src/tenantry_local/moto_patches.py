@@ -491,7 +491,8 @@ def _tokens_from_refresh_token(backend: Any, client_id: str, refresh_token: str)
         # written here, not with create_refresh_token: that one is a sign-in (the post authentication trigger)
         successor = secrets.token_urlsafe(32)
         pool.refresh_tokens[successor] = held
-        retired[refresh_token] = time.time() + grace * _time_scale()  # (the grace period runs on the time scale)
+        # (from its first use only: reusing it in its grace period does not extend it; on the time scale)
+        retired.setdefault(refresh_token, time.time() + grace * _time_scale())
         result["RefreshToken"] = successor
     return {"AuthenticationResult": result}
 
@@ -500,7 +501,7 @@ def _refusing_refresh_auth_on_rotating_clients(initiate: Callable[..., Any], adm
     from moto.cognitoidp.exceptions import InvalidParameterException
 
     def initiate_auth(self: Any, *args: Any, **kwargs: Any) -> Any:
-        flow = str(kwargs.get("auth_flow", args[2] if admin else args[1]))
+        flow = str(kwargs["auth_flow"] if "auth_flow" in kwargs else args[2] if admin else args[1])
         if admin:  # (user_pool_id, client_id, ...)
             client = self.describe_user_pool(args[0]).clients.get(args[1])
         else:  # (client_id, ...)

@@ -588,6 +588,6 @@ def test_a_fault_armed_for_one_state_of_one_execution_fails_only_that_states_cal
     failed = tenantry.wait_execution("UserRegistrationStateMachineArn", f"register-{request_id}")
     assert failed["status"] == "FAILED" and fault.fired == 1
     states = tenantry.states(failed["executionArn"])
-    assert states[states.index("SaveProfile") + 1] == "UndoCognitoUser"
+    assert states[states.index("SaveProfile") + 1] == "UndoProfile"
     waiting = tenantry.wait_execution_state("UserRegistrationStateMachineArn", f"register-{other}")
     assert waiting["state"] == "IssueActivationCodeAndWait"

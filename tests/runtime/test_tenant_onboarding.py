@@ -284,12 +284,12 @@ STEPS_DEDICATED = [
     ("EnableTotpMfa", "cognito-idp", "SetUserPoolMfaConfig", "", ["UndoUserPool", "DeleteUndoneUserPool"]),
     ("CreateAppClient", "cognito-idp", "CreateUserPoolClient", "", ["UndoUserPool", "DeleteUndoneUserPool"]),
     ("CreateRoleGroups", "cognito-idp", "CreateGroup", "", ["UndoUserPool", "DeleteUndoneUserPool"]),
-    (
+    (  # (the admin is undone too: a failed create may still have made it, its answer lost)
         "CreateTenantAdmin",
         "cognito-idp",
         "AdminCreateUser",
         "",
-        ["UndoUserPoolIfDedicated", "UndoUserPool", "DeleteUndoneUserPool"],
+        ["UndoTenantAdmin", "UndoUserPoolIfDedicated", "UndoUserPool", "DeleteUndoneUserPool"],
     ),
     (
         "AddAdminToGroup",
@@ -307,7 +307,7 @@ STEPS_DEDICATED = [
     ),
 ]
 STEPS_SHARED = [
-    ("CreateTenantAdmin", "cognito-idp", "AdminCreateUser", "", ["UndoUserPoolIfDedicated"]),
+    ("CreateTenantAdmin", "cognito-idp", "AdminCreateUser", "", ["UndoTenantAdmin", "UndoUserPoolIfDedicated"]),
     ("AddAdminToGroup", "cognito-idp", "AdminAddUserToGroup", "", ["UndoTenantAdmin", "UndoUserPoolIfDedicated"]),
     ("ActivateTenant", "dynamodb", "TransactWriteItems", ":active", ["UndoTenantAdmin", "UndoUserPoolIfDedicated"]),
 ]

@@ -387,7 +387,7 @@ def test_a_requester_is_judged_as_cognito_knows_them_now_not_as_their_profile_re
     ("service", "operation", "match", "undo"),
     [
         ("cognito-idp", "AdminAddUserToGroup", "", ["UndoCognitoUser", "ReleaseRegistration"]),
-        ("dynamodb", "PutItem", '"PROFILE"', ["UndoCognitoUser", "ReleaseRegistration"]),
+        ("dynamodb", "PutItem", '"PROFILE"', ["UndoProfile", "UndoCognitoUser", "ReleaseRegistration"]),
         ("lambda", "Invoke", "IssueActivationCode", ["UndoProfile", "UndoCognitoUser", "ReleaseRegistration"]),
     ],
     ids=["add-to-group", "save-profile", "issue-code"],

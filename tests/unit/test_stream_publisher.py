@@ -166,3 +166,15 @@ def test_every_kind_of_item_the_table_holds_has_a_mapping():
     from tenantry.domain_events import _MAPPERS
 
     assert {entity.name for entity in keys.ENTITIES} - set(_MAPPERS) == set()
+
+
+def test_an_entry_eventbridge_gave_no_result_for_counts_as_refused():
+    class ShortAnswers(RecordingEventBridge):
+        def put_events(self, Entries):  # noqa: N803 - boto3's parameter name
+            self.calls.append(Entries)
+            return {"FailedEntryCount": len(Entries), "Entries": []}  # no result for any entry
+
+    records = [tenant_change(i, f"t{i}", "ONBOARDING", "ACTIVE") for i in range(3)]
+    bus = ShortAnswers()
+    assert publish_changes(records, publisher(bus), park=lambda r, w: None) == ["0", "1", "2"]
+    assert len(bus.calls) == 3  # sent again, as a refusal is

@@ -73,4 +73,5 @@ class EventPublisher:
         if not response.get("FailedEntryCount", 0):
             return []
         results = response.get("Entries", [])
-        return [i for i, result in zip(indexes, results, strict=False) if result.get("ErrorCode") or not result.get("EventId")]
+        refused = [i for i, result in zip(indexes, results, strict=False) if result.get("ErrorCode") or not result.get("EventId")]
+        return refused + indexes[len(results) :]  # an entry EventBridge gave no result for was not accepted
