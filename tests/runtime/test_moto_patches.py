@@ -503,6 +503,53 @@ def test_a_cancelled_transaction_puts_back_exactly_what_it_changed_and_copies_no
     )
 
 
+def test_a_cancelled_transaction_on_a_table_with_a_sort_key_puts_back_each_item_it_named(runtime):
+    """As the application's table: partition and sort key, and an index moto reads from the items."""
+    ddb = runtime.client("dynamodb")
+    name = f"test-undo-sk-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByG",
+                "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def key(pk, sk):
+        return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+    ddb.put_item(TableName=name, Item={**key("U", "a"), "GSI1PK": {"S": "g"}, "v": {"N": "1"}})
+    ddb.put_item(TableName=name, Item={**key("U", "b"), "GSI1PK": {"S": "g"}, "v": {"N": "1"}})
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {**key("U", "new"), "GSI1PK": {"S": "g"}}}},  # same partition
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": key("U", "a"),
+                        "UpdateExpression": "SET v = :v",
+                        "ExpressionAttributeValues": {":v": {"N": "2"}},
+                    }
+                },
+                {"Delete": {"TableName": name, "Key": key("U", "b")}},
+                {"ConditionCheck": {"TableName": name, "Key": key("U", "z"), "ConditionExpression": "attribute_exists(PK)"}},
+            ]
+        )
+    items = ddb.query(TableName=name, KeyConditionExpression="PK = :u", ExpressionAttributeValues={":u": {"S": "U"}})["Items"]
+    assert sorted((i["SK"]["S"], i["v"]["N"]) for i in items) == [("a", "1"), ("b", "1")]
+    indexed = ddb.query(
+        TableName=name, IndexName="ByG", KeyConditionExpression="GSI1PK = :g", ExpressionAttributeValues={":g": {"S": "g"}}
+    )
+    assert sorted(i["SK"]["S"] for i in indexed["Items"]) == ["a", "b"]
+
+
 def test_a_transaction_sent_again_with_its_client_request_token_commits_once(runtime):
     ddb = runtime.client("dynamodb")
     name, _ = table_with_a_stream(ddb, "test-token")
