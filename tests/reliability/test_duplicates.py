@@ -121,19 +121,7 @@ def test_every_inbound_request_twice_and_out_of_order_makes_each_thing_once(tena
     sent = post_twice_out_of_order(tenantry, "UserActivationRequested", activations)
     all_succeeded(tenantry, REGISTRATION, [f"register-{r['requestId']}" for r in registrations])
     user_ids = [c[0]["detail"]["userId"] for c in codes]
-    activated = Counter(
-        e["detail"]["userId"] for e in watch.wait_for("UserActivated", timeout=30) if e["detail"]["userId"] in user_ids
-    )
-    rows.append(
-        (
-            "UserActivationRequested",
-            len(activations),
-            sent,
-            "UserActivated events",
-            sum(activated.values()),
-            sum(n > 1 for n in activated.values()),
-        )
-    )
+    rows.append(event_row(watch, "UserActivationRequested", len(activations), sent, "UserActivated", "userId", user_ids))
 
     # MfaRequirementChangeRequested: require MFA of two of them
     changes = [
@@ -142,19 +130,8 @@ def test_every_inbound_request_twice_and_out_of_order_makes_each_thing_once(tena
     ]
     sent = post_twice_out_of_order(tenantry, "MfaRequirementChangeRequested", changes)
     all_succeeded(tenantry, MFA_CHANGE, [f"mfa-change-{c['requestId']}" for c in changes])
-    changed = Counter(
-        e["detail"]["userId"] for e in watch.wait_for("MfaRequirementChanged", timeout=30) if e["detail"]["userId"] in user_ids
-    )
-    rows.append(
-        (
-            "MfaRequirementChangeRequested",
-            len(changes),
-            sent,
-            "MfaRequirementChanged events",
-            sum(changed.values()),
-            sum(n > 1 for n in changed.values()),
-        )
-    )
+    changed = event_row(watch, "MfaRequirementChangeRequested", len(changes), sent, "MfaRequirementChanged", "userId", user_ids)
+    rows.append(changed)
 
     # TenantOffboardingRequested: the two dedicated tenants
     offboardings = [
@@ -162,22 +139,8 @@ def test_every_inbound_request_twice_and_out_of_order_makes_each_thing_once(tena
     ]
     sent = post_twice_out_of_order(tenantry, "TenantOffboardingRequested", offboardings)
     all_succeeded(tenantry, OFFBOARDING, [f"offboard-{o['requestId']}" for o in offboardings])
-    offboarded_ids = {o["tenantId"] for o in offboardings}
-    offboarded = Counter(
-        e["detail"]["tenantId"]
-        for e in watch.wait_for("TenantOffboarded", timeout=30)
-        if e["detail"]["tenantId"] in offboarded_ids
-    )
-    rows.append(
-        (
-            "TenantOffboardingRequested",
-            len(offboardings),
-            sent,
-            "TenantOffboarded events",
-            sum(offboarded.values()),
-            sum(n > 1 for n in offboarded.values()),
-        )
-    )
+    gone = [o["tenantId"] for o in offboardings]
+    rows.append(event_row(watch, "TenantOffboardingRequested", len(offboardings), sent, "TenantOffboarded", "tenantId", gone))
 
     # Every event Tenantry published about these tenants, by id
     mine = {t["tenantId"] for t in tenants}
@@ -188,3 +151,10 @@ def test_every_inbound_request_twice_and_out_of_order_makes_each_thing_once(tena
     for row in rows:
         table.add(*row)
     assert [row for row in rows if row[-1]] == []
+
+
+def event_row(watch: Any, request_type: str, requests: int, sent: int, detail_type: str, key: str, ids: Any) -> tuple[Any, ...]:
+    """A table row for requests whose outcome is one `detail_type` event each, counted by `key` among `ids`."""
+    wanted = set(ids)
+    made = Counter(e["detail"][key] for e in watch.wait_for(detail_type, timeout=30) if e["detail"][key] in wanted)
+    return (request_type, requests, sent, f"{detail_type} events", sum(made.values()), sum(n > 1 for n in made.values()))
