@@ -181,6 +181,70 @@ def _check_sfn_task_calls_name_their_state() -> bool:
     )
 
 
+# 1e. Step Functions: the error names of optimized-integration tasks, as AWS names them. moto's interpreter fails an
+# events:putEvents task whose call was refused with States.Runtime (which no `States.TaskFailed` retrier or catcher
+# matches) where AWS fails it as a task error, and names a dynamodb:* task's error after the error code
+# (`DynamoDB.InternalServerError`) where AWS uses the SDK's exception name (`DynamoDB.InternalServerErrorException`).
+_DYNAMODB_EXCEPTION_NAMES = {"InternalServerError": "InternalServerErrorException"}
+
+
+def _patch_sfn_task_error_names() -> None:
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb import (
+        StateTaskServiceDynamoDB,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events import (
+        StateTaskServiceEvents,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    events_from_error = StateTaskServiceEvents._from_error
+    dynamodb_error_cause = StateTaskServiceDynamoDB._error_cause_from_client_error
+
+    def events_task_error(self: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, ClientError):
+            return events_from_error(self, env, ex)
+        error = f"EventBridge.{ex.response['Error']['Code']}"
+        details = TaskFailedEventDetails(
+            error=error,
+            cause=ex.response["Error"].get("Message", ""),
+            resource=self._get_sfn_resource(),
+            resourceType=self._get_sfn_resource_type(),
+        )
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=details),  # type: ignore[typeddict-item]  # one kind, as moto sets it
+        )
+
+    def dynamodb_task_error(client_error: Any) -> tuple[str, str]:
+        error, cause = dynamodb_error_cause(client_error)
+        code = error.removeprefix("DynamoDB.")
+        return f"DynamoDB.{_DYNAMODB_EXCEPTION_NAMES.get(code, code)}", cause
+
+    events_task_error._tenantry = True  # type: ignore[attr-defined]
+    dynamodb_task_error._tenantry = True  # type: ignore[attr-defined]
+    StateTaskServiceEvents._from_error = events_task_error  # type: ignore[method-assign]
+    StateTaskServiceDynamoDB._error_cause_from_client_error = staticmethod(dynamodb_task_error)  # type: ignore[method-assign]
+
+
+def _check_sfn_task_error_names() -> bool:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb import (
+        StateTaskServiceDynamoDB,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events import (
+        StateTaskServiceEvents,
+    )
+
+    return _marked(StateTaskServiceEvents._from_error, "_tenantry") and _marked(
+        StateTaskServiceDynamoDB._error_cause_from_client_error, "_tenantry"
+    )
+
+
 # ---------------------------------------------------------------------------------------------------
 # 2. Step Functions: Wait states and Retry intervals on a time scale (the deployed definitions keep real
 #    intervals; offline, a 1 s retry interval with time_scale 0.01 waits 10 ms).
@@ -936,6 +1000,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "sfn_sdk_parameter_names": (_patch_sfn_sdk_parameter_names, _check_sfn_sdk_parameter_names),
     "sfn_stop_wakes_waiting_tasks": (_patch_sfn_stop_wakes_waiting_tasks, _check_sfn_stop_wakes_waiting_tasks),
     "sfn_task_calls_name_their_state": (_patch_sfn_task_calls_name_their_state, _check_sfn_task_calls_name_their_state),
+    "sfn_task_error_names": (_patch_sfn_task_error_names, _check_sfn_task_error_names),
     "sfn_time_scale": (_patch_sfn_time_scale, _check_sfn_time_scale),
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),

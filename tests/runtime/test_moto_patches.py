@@ -74,6 +74,51 @@ def test_cognito_sdk_tasks_run_and_their_errors_are_named_like_aws(runtime):
     assert pool_id in described["output"]
 
 
+def test_optimized_task_errors_are_named_like_aws_so_their_retriers_match(runtime):
+    """A refused PutEvents is a task error (States.TaskFailed matches it), a DynamoDB internal error is named by
+    its SDK exception; each retried once, each machine succeeds, and the history names the errors as AWS does."""
+    table, bus = runtime.outputs["TableName"], runtime.outputs["EventBusName"]
+    retry = {"IntervalSeconds": 1, "MaxAttempts": 2}
+    definition = {
+        "StartAt": "Announce",
+        "States": {
+            "Announce": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::events:putEvents",
+                "Parameters": {"Entries": [{"EventBusName": bus, "Source": "test.patch", "DetailType": "Probe", "Detail": {}}]},
+                "Retry": [{"ErrorEquals": ["States.TaskFailed"], **retry}],
+                "ResultPath": None,
+                "Next": "Record",
+            },
+            "Record": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Parameters": {"TableName": table, "Item": {"PK": {"S": "PROBE#error-names"}, "SK": {"S": "PROBE"}}},
+                "Retry": [{"ErrorEquals": ["DynamoDB.InternalServerErrorException"], **retry}],
+                "End": True,
+            },
+        },
+    }
+    faults = [
+        runtime.faults.arm(
+            {"service": "events", "operation": "PutEvents", "error": "ThrottlingException", "caller": "run/Announce"}
+        ),
+        runtime.faults.arm(
+            {"service": "dynamodb", "operation": "PutItem", "error": "InternalServerError", "status": 500, "caller": "run/Record"}
+        ),
+    ]
+    try:
+        described = run_machine(runtime, definition)
+    finally:
+        for fault in faults:
+            runtime.faults.disarm(fault)
+    assert [fault.fired for fault in faults] == [1, 1]
+    assert described["status"] == "SUCCEEDED", described
+    history = runtime.client("stepfunctions").get_execution_history(executionArn=described["executionArn"])["events"]
+    errors = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+    assert errors == ["EventBridge.ThrottlingException", "DynamoDB.InternalServerErrorException"]
+
+
 def test_wait_states_and_retries_run_on_the_time_scale(runtime):
     assert runtime.time_scale <= 0.01
     began = time.monotonic()
