@@ -125,17 +125,21 @@ def prepare_mfa_change(directory: UserDirectory, request: dict[str, Any], execut
 
 def check_compliance(directory: UserDirectory, user_id: str) -> dict[str, Any]:
     """Compare the desired MFA with the real one. `action` is what the compliance workflow must do:
-    NONE (compliant), COMPLETE_SETUP (a set-up-only user now has TOTP), or REVOKE (a violation)."""
+    NONE (compliant), RECORD_STATE (compliant, the profile's `mfaState` out of date), COMPLETE_SETUP (a set-up-only
+    user now has TOTP), or REVOKE (a violation)."""
     profile = directory.profile(user_id)
     pool_id = directory.pool_of(profile["tenantId"]) if profile else None
     if profile is None or pool_id is None or profile.get("status") not in ("ACTIVE", "PENDING"):
         return {"found": False, "action": "NONE"}  # unknown, offboarded or expired: nothing to enforce
     user = directory.cognito_user(pool_id, profile["username"])
     desired, enabled = desired_of(user), totp_enabled(user)
+    recorded = profile.get("mfaState", STATE[NOT_REQUIRED])  # (profiles made before any change have none)
     if desired == REQUIRED and not enabled:
         action = "REVOKE"
     elif desired == SETUP and enabled:
         action = "COMPLETE_SETUP"
+    elif recorded != STATE[desired]:
+        action = "RECORD_STATE"  # compliant, but the profile's mirror lags (a run that failed before recording it)
     else:
         action = "NONE"
     return {
@@ -147,6 +151,8 @@ def check_compliance(directory: UserDirectory, user_id: str) -> dict[str, Any]:
         "username": profile["username"],
         "desired": desired,
         "actual": "totp" if enabled else "none",
+        "mfaState": STATE[desired],  # what the profile mirrors, and what it held when read
+        "recordedMfaState": recorded,
         # A lock on the user taken before this moment belongs to a run that died: it may be taken over.
         "lockStaleBefore": (datetime.now(UTC) - LOCK_LIFETIME).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }

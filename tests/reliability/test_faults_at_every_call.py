@@ -7,6 +7,8 @@ written here; each call is faulted only where its own state makes it (the local 
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,18 +19,22 @@ import pytest
 from helpers import ROOT, onboarding_request, registration_request
 from helpers.definitions import tasks
 from helpers.reliability import REPORT
-from tenantry_local.client import OutboundEvents
+from tenantry.detections import Detection
+from tenantry.mfa import STATE
+from tenantry_local.client import OutboundEvents, totp_code
 
 # The workflows these scenarios drive, by stack output; the others are listed as not covered yet.
 ONBOARDING, OFFBOARDING = "TenantOnboardingStateMachineArn", "TenantOffboardingStateMachineArn"
 REGISTRATION, MFA_CHANGE = "UserRegistrationStateMachineArn", "MfaRequirementChangeStateMachineArn"
+COMPLIANCE, SWEEP = "MfaComplianceStateMachineArn", "MfaSweepStateMachineArn"
 DEFINITIONS = {
     ONBOARDING: "tenant_onboarding",
     OFFBOARDING: "tenant_offboarding",
     REGISTRATION: "user_registration",
     MFA_CHANGE: "mfa_requirement_change",
+    COMPLIANCE: "mfa_compliance",
+    SWEEP: "mfa_sweep",
 }
-NOT_COVERED = ("mfa_compliance", "mfa_sweep")
 
 # What each service answers when it fails (persistently: retries run out) and when it throttles (twice).
 SERVICE_ERROR = {
@@ -63,11 +69,7 @@ def fault_spec(fault_name: str, service: str) -> dict[str, Any]:
 
 FAULTS = ("service error", "throttling", "timeout")
 # Faults the workflows do not hold yet, each with why: a row says so, and the suite fails on any other
-KNOWN_GAPS = {
-    ("tenant_onboarding", "CreateUserPool", "timeout"): (
-        "a pool created whose answer was lost is not found by its name to be deleted (its id is the lost answer)"
-    ),
-}
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 
 
 def task_calls(states: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -95,8 +97,9 @@ def test_every_task_of_every_definition_is_mapped_to_its_call():
     calls = [call for machine in DEFINITIONS for call in definition_calls(machine)]
     assert len(calls) >= 40
     assert {service for _, service, _ in calls} <= set(SERVICE_ERROR)
-    for name in NOT_COVERED:
-        assert (ROOT / "statemachines" / f"{name}.asl.json").is_file()
+    # every state machine of the template is driven here
+    deployed = re.findall(r"DefinitionUri: statemachines/(\w+)\.asl\.json", (ROOT / "template.yaml").read_text())
+    assert sorted(deployed) == sorted(DEFINITIONS.values())
 
 
 # ------------------------------------------------------------------------------------------ scenarios
@@ -128,7 +131,7 @@ class Scenarios:
         return Run(name, done["status"], self.t.states(done["executionArn"]))
 
     def posted_again(self, run: Run, fault: Any, again: Callable[[], Run]) -> Run:
-        """A run that did not succeed, with the fault taken back and the request posted again."""
+        """A run that did not succeed (or did not complete), with the fault taken back and the request posted again."""
         if run.status != "SUCCEEDED":
             if fault is not None:
                 self.t.rt.faults.disarm(fault)
@@ -234,6 +237,109 @@ class Scenarios:
                 run.problems.append("succeeded without the requirement in Cognito and the profile")
         return run
 
+    # ---------------------------------------------------------------- MfaCompliance
+    # A member in each situation the workflow acts on, made with the runtime's internal client so that no
+    # CloudTrail detection starts a run of its own: (desired MFA, authenticator set up, authenticator on).
+    SITUATIONS = {
+        "switched TOTP off": ("true", True, False),  # revoke, switch the authenticator back on
+        "no authenticator": ("true", False, False),  # revoke, set-up-only sessions
+        "set up at last": ("setup", True, True),  # a set-up-only user now has TOTP: enforce it
+    }
+    # What each situation must end as: (custom:mfa_required, TOTP on, profile mfaState, sessions revoked)
+    COMPLIANT = {
+        "switched TOTP off": ("true", True, "COMPLIANT", True),
+        "no authenticator": ("setup", False, "SETUP_REQUIRED", True),
+        "set up at last": ("true", True, "COMPLIANT", False),
+    }
+
+    def member_in(self, situation: str, signed_in: bool = False) -> dict[str, Any]:
+        desired, authenticator, enabled = self.SITUATIONS[situation]
+        user = self.t.active_user(self.shared, "Member")
+        cognito = self.t.rt.client("cognito-idp", internal=True)
+        who = {"UserPoolId": user["userPoolId"], "Username": user["username"]}
+        if authenticator or signed_in:
+            access = self.t.sign_in(user["clientId"], user["username"], user["password"])["AuthenticationResult"]["AccessToken"]
+        if authenticator:
+            secret = cognito.associate_software_token(AccessToken=access)["SecretCode"]
+            cognito.verify_software_token(AccessToken=access, UserCode=totp_code(secret))
+        cognito.admin_update_user_attributes(**who, UserAttributes=[{"Name": "custom:mfa_required", "Value": desired}])
+        if authenticator:
+            cognito.admin_set_user_mfa_preference(**who, SoftwareTokenMfaSettings={"Enabled": enabled, "PreferredMfa": enabled})
+        # the profile's mirror of the requirement (`mfaRequired` stays: its change is a detection of its own, path 3)
+        self.t.rt.client("dynamodb", internal=True).update_item(
+            TableName=self.t.outputs["TableName"],
+            Key={"PK": {"S": f"USER#{user['userId']}"}, "SK": {"S": "PROFILE"}},
+            UpdateExpression="SET mfaState = :state",
+            ExpressionAttributeValues={":state": {"S": STATE[desired]}},
+        )
+        return user
+
+    def compliance(self, marker: str, situation: str, fault: Any) -> Run:
+        user = self.member_in(situation)
+        run = self.check_compliance(user, situation, f"mfa-rel-{marker}", detection=marker)
+        # it changes what exists: a later detection must finish it
+        return self.posted_again(run, fault, lambda: self.check_compliance(user, situation, f"mfa-rel-{marker}-again", marker))
+
+    def check_compliance(self, user: dict[str, Any], situation: str, name: str, detection: str) -> Run:
+        self.t.sfn.start_execution(
+            stateMachineArn=self.t.outputs[COMPLIANCE],
+            name=name,
+            input=json.dumps({"userId": user["userId"], "detectedBy": "sweep", "detectionId": detection, "cause": "reliability"}),
+        )
+        run = self.ended(COMPLIANCE, name)
+        if run.status == "SUCCEEDED":
+            run.problems += self.still_violating(user, situation)
+        run.problems += self.compliance_leftovers(user, name, detection)
+        return run
+
+    def still_violating(self, user: dict[str, Any], situation: str) -> list[str]:
+        found = self.t.cognito.admin_get_user(UserPoolId=user["userPoolId"], Username=user["username"])
+        required = {a["Name"]: a["Value"] for a in found["UserAttributes"]}.get("custom:mfa_required")
+        enabled = "SOFTWARE_TOKEN_MFA" in (found.get("UserMFASettingList") or [])
+        profile = self.t.item(f"USER#{user['userId']}", "PROFILE") or {}
+        now = (required, enabled, profile.get("mfaState"), "sessionsRevokedAt" in profile)
+        expected = self.COMPLIANT[situation]
+        return [] if now == expected else [f"ended as {now}, not {expected}"]
+
+    def compliance_leftovers(self, user: dict[str, Any], name: str, detection: str) -> list[str]:
+        """An ended run holds no lock on the user, and a failed one no claim of its detection (a later run
+        of the same detection must act)."""
+        left = []
+        lock = self.t.item(f"COMPLIANCE#{user['userId']}", "LOCK")
+        if lock and lock.get("lockedBy") == name:
+            left.append("its lock on the user")
+        claim = self.t.item(f"COMPLIANCE#{user['userId']}", f"DETECTION#{detection}")
+        described = self.t.sfn.describe_execution(executionArn=self.t.execution_arn(COMPLIANCE, name))
+        if claim and claim.get("execution") == name and described["status"] != "SUCCEEDED":
+            left.append("its claim of the detection")
+        return left
+
+    # ---------------------------------------------------------------- MfaSweep
+    def sweep(self, marker: str, fault: Any) -> Run:
+        user = self.member_in("switched TOTP off", signed_in=True)
+        deadline = time.monotonic() + 30  # the sign-in reaches the profile through the stream
+        while "lastSignInDay" not in (self.t.item(f"USER#{user['userId']}", "PROFILE") or {}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        run = self.swept(user, f"mfa-sweep-{marker}")
+        # it changes what exists: the next sweep must finish it
+        return self.posted_again(run, fault, lambda: self.swept(user, f"mfa-sweep-{marker}-again"))
+
+    def swept(self, user: dict[str, Any], name: str) -> Run:
+        self.t.sfn.start_execution(stateMachineArn=self.t.outputs[SWEEP], name=name, input="{}")
+        run = self.ended(SWEEP, name, timeout=120)
+        # the sweep starts its checks before it ends: one that does not exist now was never started
+        check = Detection(user["userId"], "sweep", f"{name}:{user['userId']}").execution_name
+        try:
+            self.t.sfn.describe_execution(executionArn=self.t.execution_arn(COMPLIANCE, check))
+            checked = self.t.wait_execution(COMPLIANCE, check, timeout=60)
+        except (self.t.sfn.exceptions.ExecutionDoesNotExist, TimeoutError):
+            checked = None
+        if run.status == "SUCCEEDED" and not (checked and checked["status"] == "SUCCEEDED"):
+            run.status = "INCOMPLETE"  # the sweep went on without this user's check: the next sweep catches them
+        if run.status == "SUCCEEDED":
+            run.problems += self.still_violating(user, "switched TOTP off")
+        return run
+
 
 # Per workflow: the prefix of its execution names, and its scenarios (label, driver(scenarios, marker, fault)).
 SCENARIOS: dict[str, tuple[str, list[tuple[str, Callable[..., Run]]]]] = {
@@ -253,6 +359,11 @@ SCENARIOS: dict[str, tuple[str, list[tuple[str, Callable[..., Run]]]]] = {
         ],
     ),
     MFA_CHANGE: ("mfa-change", [("require MFA", Scenarios.mfa_change)]),
+    COMPLIANCE: (
+        "mfa-rel",
+        [(situation, lambda s, m, f, situation=situation: s.compliance(m, situation, f)) for situation in Scenarios.SITUATIONS],
+    ),
+    SWEEP: ("mfa-sweep", [("a member switched TOTP off", Scenarios.sweep)]),
 }
 
 
@@ -266,18 +377,28 @@ def outcome(run: Run) -> str:
     if run.status == "STUCK":
         return "stuck"
     if run.problems:
-        return f"{run.status.lower()}, but: {', '.join(run.problems)}"
+        return f"{run.status.lower()} at {run.states[-1] if run.states else '-'}, but: {', '.join(run.problems)}"
     if run.status == "SUCCEEDED":
         return "succeeded"
-    return "failed, nothing left" if not run.rerun else f"failed; posted again: {run.rerun.lower()}"
+    if not run.rerun:
+        return "failed, nothing left"
+    return f"{run.status.lower()}; posted again: {run.rerun.lower()}"
 
 
 def held(run: Run) -> bool:
-    return not run.problems and (run.status == "SUCCEEDED" or (run.status == "FAILED" and run.rerun in ("", "SUCCEEDED")))
+    """Succeeded; or failed with nothing left (and, posted again, succeeded); or went on past the faulted part
+    by design (a sweep skipping one user's check) and, posted again, succeeded."""
+    if run.problems:
+        return False
+    if run.status == "SUCCEEDED":
+        return True
+    if run.status == "FAILED":
+        return run.rerun in ("", "SUCCEEDED")
+    return run.status == "INCOMPLETE" and run.rerun == "SUCCEEDED"
 
 
 @pytest.mark.parametrize("machine", list(DEFINITIONS))
-def test_a_fault_at_each_call_leaves_a_run_done_or_undone(machine, scenarios, tenantry):
+def test_a_fault_at_each_call_leaves_a_run_done_or_undone(machine, scenarios, tenantry, request):
     table = REPORT.table(
         "faults",
         "A fault at every AWS call of every workflow",
@@ -287,13 +408,20 @@ def test_a_fault_at_each_call_leaves_a_run_done_or_undone(machine, scenarios, te
             "got an error instead of the answer: Sandbox.Timedout from a function, a 5xx from a service). The calls "
             "are read from the state machine "
             "definitions. *held*: the run succeeded, or failed with nothing it created left (for a workflow that only "
-            "removes or changes what exists: completed when the request was posted again). A fault that never fired "
-            "is at a call the scenario does not make (compensation and rejection states). MfaCompliance and MfaSweep "
-            "are not in the suite yet."
+            "removes or changes what exists: completed when the request was posted again; for MfaCompliance, a later run "
+            "of the same detection; for MfaSweep, the next sweep, also after a sweep went on without one user's check as "
+            "it does by design: *incomplete*). A fault that never fired "
+            "is at a call the scenario does not make (compensation and rejection states)."
         ),
         ("workflow", "state", "call", "fault", "scenario", "fault fired", "outcome", "held"),
     )
     prefix, drivers = SCENARIOS[machine]
+    if machine in (COMPLIANCE, SWEEP):
+        # These scenarios start their runs themselves; CloudTrail would start more, from the authenticator's set-up
+        # (its calls are unsigned: no internal client skips them), acting on the members before the faulted run
+        # does. On AWS CloudTrail takes minutes; tests/runtime/test_mfa_compliance.py covers that path.
+        tenantry.rt.cloudtrail.enabled = False
+        request.addfinalizer(lambda: setattr(tenantry.rt.cloudtrail, "enabled", True))
     # Which scenario makes each call: one clean run of each, then each call faulted in the first that makes it
     visited: dict[str, str] = {}
     for label, drive in drivers:
@@ -337,7 +465,8 @@ def test_a_fault_at_each_call_leaves_a_run_done_or_undone(machine, scenarios, te
             "yes" if ok else f"no (known gap: {gap})" if gap else "no",
         )
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    # Sweeps one at a time: each checks every recently active user, its own member's check must be its own
+    with ThreadPoolExecutor(max_workers=1 if machine == SWEEP else 3) as pool:
         rows = list(pool.map(one, plan))
     rows += [
         (DEFINITIONS[machine], state, f"{service}:{operation}", "-", "(none makes this call)", 0, "not reached", "-")
