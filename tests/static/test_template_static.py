@@ -476,6 +476,17 @@ def test_offboardings_listing_calls_are_allowed_by_its_policy(monkeypatch):
     assert missing_function_permissions("ListTenantUsersFunction", calls) == []
 
 
+def test_the_lost_pool_finders_calls_are_allowed_by_its_policy(monkeypatch):
+    def answer(operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        if "NextToken" not in parameters:  # two pages: the pool is on the second
+            return {"UserPools": [{"Id": "us-east-1_other", "Name": "tenantry-t-0"}], "NextToken": "page-2"}
+        return {"UserPools": [{"Id": "us-east-1_lost", "Name": "tenantry-t-1"}]}
+
+    calls = calls_of_handler("FindUserPoolFunction", {"poolName": "tenantry-t-1"}, answer, monkeypatch)
+    assert [action for action, _, _ in calls] == ["cognito-idp:ListUserPools"] * 2
+    assert missing_function_permissions("FindUserPoolFunction", calls) == []
+
+
 @pytest.mark.parametrize("trusted", [True, False])
 def test_the_request_starters_calls_are_allowed_by_its_policy(trusted, monkeypatch):
     def answer(operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
