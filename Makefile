@@ -7,13 +7,14 @@ PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test lint typecheck definitions openapi validate unit reliability local bench clean build-SharedLayer
+.PHONY: help demo test lint typecheck definitions openapi docs validate unit reliability local bench clean build-SharedLayer
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
 	@echo "make test   - ruff, mypy, sam validate --lint, asl-validator, and every test"
 	@echo "make definitions - regenerate statemachines/*.asl.json from statemachines/src/*.asl.yaml"
 	@echo "make openapi - regenerate docs/openapi.json from the Identity API's routes"
+	@echo "make docs   - regenerate docs/events.md and docs/statemachines/*.svg from the schemas and definitions"
 	@echo "make local  - serve the whole application on http://127.0.0.1:$(PORT)"
 	@echo "make bench  - measurements (outside make test)"
 
@@ -55,6 +56,13 @@ definitions: $(VENV)/.installed
 # changing a route or a model. tests/static/test_openapi.py fails while the checked-in document differs.
 openapi: $(VENV)/.installed
 	$(PY) tools/build_openapi.py
+
+# docs/events.md (the event catalogue, from schemas/ and the template) and docs/statemachines/<name>.svg (a picture
+# of each definition); run after changing a schema, a sample, a rule or a definition. tests/static/test_docs_generated.py
+# fails while a checked-in document differs from what its sources generate.
+docs: $(VENV)/.installed
+	$(PY) tools/build_event_catalogue.py
+	$(PY) tools/build_state_machine_pictures.py
 
 # asl-validator, pinned in package-lock.json, checks each deployed state machine definition against the States Language.
 node_modules/.installed: package.json package-lock.json

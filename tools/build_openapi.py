@@ -13,21 +13,15 @@ from pathlib import Path
 
 from tenantry.api.app import generated_openapi_json
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generated_files import write_or_check  # noqa: E402 - tools/ on the path first
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "openapi.json"
 
 
 def main(argv: list[str]) -> int:
-    document = generated_openapi_json()
-    if "--check" in argv:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else None
-        if current != document:
-            print(f"{OUTPUT.relative_to(ROOT)} is out of date: run `make openapi`", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(document, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    return write_or_check({OUTPUT: generated_openapi_json()}, argv, "make openapi")
 
 
 if __name__ == "__main__":
