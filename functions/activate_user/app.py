@@ -17,7 +17,7 @@ from tenantry.adapters import client
 from tenantry.adapters.eventbridge import EventPublisher, OutboundEvent
 from tenantry.config import load_settings
 from tenantry.events import failure_detail
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 from tenantry.sources import ANY_TENANT, UNTRUSTED_SOURCE, SourceRegistry, refusal
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ def _reject(request_id: str | None, origin: str, reason: str, message: str, fiel
     return {"activated": False, "reason": reason}
 
 
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     bridge_event = EventBridgeEvent(event)
     detail: object = bridge_event.get("detail")  # anything a sender put there, until its schema accepts it

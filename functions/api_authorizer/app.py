@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenantry.api.authorizer import authorize
 from tenantry.config import load_settings
+from tenantry.observability import traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -55,5 +56,6 @@ def log_refusal(reason: str) -> None:
     print(json.dumps({"level": "INFO", "message": "request not authorized", "reason": reason}, separators=(",", ":")))
 
 
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return authorize(event, lambda token: verifier().verify(token), log_refusal, key_store)

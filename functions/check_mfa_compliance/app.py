@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from tenantry.adapters import client
 from tenantry.config import load_settings
 from tenantry.mfa import UserDirectory, check_compliance
+from tenantry.observability import traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,5 +28,6 @@ class Settings:
 SETTINGS = load_settings(Settings)
 
 
+@traced
 def handler(event: CheckComplianceTask, context: LambdaContext) -> dict[str, Any]:
     return check_compliance(UserDirectory(SETTINGS.table_name, client("dynamodb"), client("cognito-idp")), event["userId"])

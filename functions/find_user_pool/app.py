@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from tenantry.adapters import client
 from tenantry.adapters.cognito import user_pool_named
+from tenantry.observability import traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,5 +19,6 @@ class FindUserPoolTask(TypedDict):
     poolName: str
 
 
+@traced
 def handler(event: FindUserPoolTask, context: LambdaContext) -> dict[str, Any]:
     return {"id": user_pool_named(client("cognito-idp"), event["poolName"])}

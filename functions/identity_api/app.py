@@ -21,7 +21,7 @@ from tenantry.badges import BadgeCatalogue, BadgeStore
 from tenantry.config import load_settings
 from tenantry.detections import Detection
 from tenantry.keys import profile_key
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 from tenantry.profile_data import ProfileDataStore
 from tenantry.rate_limits import RateCounter
 from tenantry.token_lookups import table_verifier
@@ -187,6 +187,7 @@ APP = build_resolver(
 )
 
 
+@traced
 @log.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return APP.resolve(event, context)

@@ -11,7 +11,7 @@ from tenantry.activation import ActivationStore, issue_code
 from tenantry.adapters import client
 from tenantry.adapters.eventbridge import EventPublisher
 from tenantry.config import load_settings
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -35,6 +35,7 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
+@traced
 def handler(event: IssueActivationCodeTask, context: LambdaContext) -> dict[str, Any]:
     issued = issue_code(
         ActivationStore(SETTINGS.table_name, client("dynamodb")),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenantry.adapters import client
 from tenantry.config import load_settings
+from tenantry.observability import traced
 from tenantry.sign_ins import recently_active_user_ids
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ class Settings:
 SETTINGS = load_settings(Settings)
 
 
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # the input is not read
     user_ids = recently_active_user_ids(SETTINGS.table_name, client("dynamodb"), SETTINGS.mfa_sweep_active_days)
     return {"userIds": user_ids, "count": len(user_ids)}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from tenantry.adapters import client
 from tenantry.config import load_settings
+from tenantry.observability import traced
 from tenantry.users import list_tenant_usernames, pending_registration_executions
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Settings:
 SETTINGS = load_settings(Settings)
 
 
+@traced
 def handler(event: ListTenantUsersTask, context: LambdaContext) -> dict[str, Any]:
     tenant = event["tenant"]
     usernames = list_tenant_usernames(tenant, cognito_client=client("cognito-idp"))

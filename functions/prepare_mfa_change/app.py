@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from tenantry.adapters import client
 from tenantry.config import load_settings
 from tenantry.mfa import UserDirectory, prepare_mfa_change
+from tenantry.observability import traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,6 +29,7 @@ class Settings:
 SETTINGS = load_settings(Settings)
 
 
+@traced
 def handler(event: PrepareMfaChangeTask, context: LambdaContext) -> dict[str, Any]:
     directory = UserDirectory(SETTINGS.table_name, client("dynamodb"), client("cognito-idp"))
     return prepare_mfa_change(directory, event["request"], event["executionName"])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from tenantry.adapters import client
 from tenantry.config import load_settings
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 from tenantry.registration import RegistrationStore, prepare_registration
 from tenantry.requesters import standing_in_cognito
 
@@ -32,6 +32,7 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
+@traced
 def handler(event: PrepareRegistrationTask, context: LambdaContext) -> dict[str, Any]:
     request = event["request"]
     store = RegistrationStore(SETTINGS.table_name, client("dynamodb"))

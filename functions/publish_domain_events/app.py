@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from tenantry.adapters import client
 from tenantry.adapters.eventbridge import EventPublisher
 from tenantry.config import load_settings
-from tenantry.observability import logger, metrics
+from tenantry.observability import logger, metrics, traced
 from tenantry.stream_publisher import publish_changes, sequence_number
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ def park(record: dict[str, Any], reason: str) -> None:
     )
 
 
+@traced
 @meter.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     publisher = EventPublisher(SETTINGS.event_bus_name, client("events"))

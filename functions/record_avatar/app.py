@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from tenantry.adapters import client
 from tenantry.avatars import record_upload, uploaded_keys
 from tenantry.config import load_settings
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,6 +24,7 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     recorded = 0
     for key in uploaded_keys(event):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tenantry.adapters import client
 from tenantry.adapters.logs import json_log_records
 from tenantry.config import load_settings
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 from tenantry.sign_ins import latest_sign_ins, record_sign_ins
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     lines = json_log_records(event)  # read through Powertools' CloudWatchLogsEvent
     latest = latest_sign_ins(lines)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from tenantry.adapters import client
 from tenantry.config import load_settings
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 from tenantry.tenants import TenantStore, reserve_tenant
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ SETTINGS = load_settings(Settings)
 log = logger()
 
 
+@traced
 def handler(event: ReserveTenantTask, context: LambdaContext) -> dict[str, Any]:
     store = TenantStore(SETTINGS.table_name, client("dynamodb"))
     reservation = reserve_tenant(store, event["request"], event["executionName"], SETTINGS.stack_name)

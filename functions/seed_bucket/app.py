@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenantry.adapters import client
 from tenantry.bucket_seed import handle
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,6 +18,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent  # /var/task: the Source director
 log = logger()
 
 
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = {k: event.get(k) for k in ("RequestType", "LogicalResourceId", "PhysicalResourceId", "ResourceProperties")}
     log.info("custom resource request", extra={"request": request})  # never the ResponseURL: it is a credential

@@ -14,7 +14,7 @@ from tenantry.adapters.logs import json_log_records
 from tenantry.adapters.stepfunctions import start_execution
 from tenantry.config import load_settings
 from tenantry.detections import Detection, detection_from_event, detections_from_log_records
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -37,6 +37,7 @@ def start_sweep(schedule: EventBridgeEvent) -> dict[str, Any]:
     return {"started": 0 if outcome.already_started else 1, "sweep": name}
 
 
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Events of four shapes: a schedule, the MfaSweep's batch, a log delivery, or an EventBridge event."""
     if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":

@@ -20,7 +20,7 @@ from tenantry.adapters.stepfunctions import start_request_workflow
 from tenantry.config import load_settings
 from tenantry.events import FAILURE_EVENT_FOR, failure_detail
 from tenantry.naming import WORKFLOW_PREFIXES, execution_name
-from tenantry.observability import logger
+from tenantry.observability import logger, traced
 from tenantry.sources import UNTRUSTED_SOURCE, SourceRegistry, refusal
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ def sources() -> SourceRegistry:
     return SourceRegistry(SETTINGS.table_name, client("dynamodb"))
 
 
+@traced
 @log.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = EventBridgeEvent(event)

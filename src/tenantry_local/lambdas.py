@@ -77,6 +77,8 @@ class _Worker:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            # No X-Ray daemon offline: Powertools' Tracer stays off (segments would go nowhere, with warnings)
+            "POWERTOOLS_TRACE_DISABLED": "true",
         }
         self.spec = spec
         self.process = subprocess.Popen(

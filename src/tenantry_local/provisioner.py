@@ -114,6 +114,8 @@ class Provisioner:
             "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Logs::LogGroup": self._log_group,
+            "AWS::CloudWatch::Alarm": self._alarm,
+            "AWS::CloudWatch::Dashboard": self._dashboard,
             "AWS::Logs::SubscriptionFilter": self._subscription_filter,
             "AWS::S3::Bucket": self._bucket,
         }
@@ -269,6 +271,19 @@ class Provisioner:
         self.logs.subscribe(name, p["LogGroupName"], p.get("FilterPattern", ""), p["DestinationArn"])
         return {"Ref": name}
 
+    # ------------------------------------------------------------------ monitoring
+    def _alarm(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        """Stored as CloudWatch stores it (offline, no metric ever breaches it): an operator can list it."""
+        name = self._name(logical_id, p.get("AlarmName"))
+        request = {key: value for key, value in p.items() if key != "AlarmName"}
+        self.client("cloudwatch").put_metric_alarm(AlarmName=name, **request)
+        return {"Ref": name, "Arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{name}"}
+
+    def _dashboard(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        name = self._name(logical_id, p.get("DashboardName"))
+        self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=p["DashboardBody"])
+        return {"Ref": name}
+
     # ------------------------------------------------------------------ APIs
     def _http_api(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
         body = p.get("Body")
@@ -385,8 +400,16 @@ class Provisioner:
         else:
             definition = p.get("Definition") or json.loads(p["DefinitionString"])
         text = substitute(json.dumps(definition), p.get("DefinitionSubstitutions") or {})
+        settings = {  # CloudFormation's PascalCase, the API's camelCase
+            api: _camel_keys(p[property])
+            for property, api in (
+                ("LoggingConfiguration", "loggingConfiguration"),
+                ("TracingConfiguration", "tracingConfiguration"),
+            )
+            if property in p
+        }
         arn = self.client("stepfunctions").create_state_machine(
-            name=name, definition=text, roleArn=LOCAL_ROLE_ARN, type=p.get("StateMachineType", "STANDARD")
+            name=name, definition=text, roleArn=LOCAL_ROLE_ARN, type=p.get("StateMachineType", "STANDARD"), **settings
         )["stateMachineArn"]
         return {"Ref": arn, "Arn": arn, "Name": name}
 
@@ -738,3 +761,12 @@ def _placeholder_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "The local runtime runs this function from its CodeUri, not from this archive.")
     return buffer.getvalue()
+
+
+def _camel_keys(value: Any) -> Any:
+    """{"Level": ..., "Destinations": [{"CloudWatchLogsLogGroup": ...}]} -> {"level": ..., "destinations": [...]}."""
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _camel_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_camel_keys(item) for item in value]
+    return value

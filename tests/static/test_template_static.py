@@ -132,7 +132,8 @@ def test_every_task_is_allowed_by_its_state_machine_policy(logical_id):
 
 def test_the_policy_check_catches_a_missing_permission():
     machine = copy.deepcopy(STATE_MACHINES["TenantOnboardingStateMachine"])
-    for statement in machine["Properties"]["Policies"][0]["Statement"]:
+    [inline] = [policy for policy in machine["Properties"]["Policies"] if "Statement" in policy]
+    for statement in inline["Statement"]:
         if isinstance(statement["Action"], list) and "cognito-idp:AdminAddUserToGroup" in statement["Action"]:
             statement["Action"].remove("cognito-idp:AdminAddUserToGroup")
     assert missing_permissions(machine) == ["AddAdminToGroup: cognito-idp:AdminAddUserToGroup on None"]
