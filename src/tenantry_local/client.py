@@ -263,6 +263,38 @@ class TenantryClient:
             time.sleep(0.1)
         return False
 
+    def wait_all_idle(self, timeout: float = 60.0) -> bool:
+        """Until no execution of any of the stack's workflows is running."""
+        machines = [output for output in self.outputs if output.endswith("StateMachineArn")]
+        return all(self.wait_idle(machine, timeout) for machine in machines)
+
+    def footprint(self) -> dict[str, Any]:
+        """What Tenantry has made, to tell that something made it twice: every execution's name (per workflow),
+        every item's key, the users of every pool, and the id of every outbound event seen so far."""
+        listing = self.sfn.get_paginator("list_executions")
+        executions = {
+            output: sorted(e["name"] for page in listing.paginate(stateMachineArn=arn) for e in page["executions"])
+            for output, arn in sorted(self.outputs.items())
+            if output.endswith("StateMachineArn")
+        }
+        pages = self.ddb.get_paginator("scan").paginate(TableName=self.outputs["TableName"], ProjectionExpression="PK, SK")
+        items = sorted((item["PK"]["S"], item["SK"]["S"]) for page in pages for item in page["Items"])
+        pools = [
+            pool["Id"]
+            for page in self.cognito.get_paginator("list_user_pools").paginate(MaxResults=60)
+            for pool in page["UserPools"]
+        ]
+        users = {
+            pool: sorted(
+                u["Username"]
+                for page in self.cognito.get_paginator("list_users").paginate(UserPoolId=pool)
+                for u in page["Users"]
+            )
+            for pool in pools
+        }
+        event_ids = sorted({event["detail"].get("eventId") for event in self.outbound.matching()} - {None})
+        return {"executions": executions, "items": items, "users": users, "eventIds": event_ids}
+
     def _where_execution_is(self, machine_output: str, name: str) -> str:
         """An execution's status and the states it entered, to explain a wait that ran out."""
         arn = self.execution_arn(machine_output, name)

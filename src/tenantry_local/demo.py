@@ -3,8 +3,9 @@
 activates and signs in a user in each tenant; over the Identity API, an Admin registers a SuperUser, who may
 not create an Admin, does not find another tenant's user, and is refused once the Admin revokes their
 sessions; requires MFA of one user, who switches it off and is thrown out;
-prints the executions, tenants, token claims and events an operator wants to see. Exits 1 when an
-expectation fails."""
+prints the executions, tenants, token claims and events an operator wants to see; last, replays the whole
+demo's window from the event archive (as `tenantry replay` does) and checks that nothing was made twice.
+Exits 1 when an expectation fails."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -435,7 +437,32 @@ def _claims(token: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
+def replay_changes_nothing(demo: Demo, since: datetime) -> None:
+    """The audit trail: the whole demo's window replayed from the archive to the bus, as `tenantry replay`
+    does. Every consumer absorbs what it has handled before: no execution, item, user or event id is new."""
+    from tenantry_ops.archive import replay
+    from tenantry_ops.stack import Stack
+
+    print("\nReplaying the demo's window from the event archive (tenantry replay)")
+    demo.wait_all_idle()
+    demo.rt.wait_settled()
+    before = demo.footprint()
+    done = replay(Stack.local(demo.rt.endpoint), since, datetime.now(UTC) + timedelta(seconds=1))
+    demo.wait_all_idle()
+    demo.rt.wait_settled()
+    time.sleep(0.5)  # the replayed outbound events reach the demo's watcher
+    after = demo.footprint()
+    changed = [part for part in before if after[part] != before[part]]
+    demo.expect(
+        done["state"] == "COMPLETED" and not changed,
+        f"replaying the demo's window made nothing twice ({len(before['items'])} items, "
+        f"{sum(map(len, before['executions'].values()))} executions, {len(before['eventIds'])} event ids)"
+        + (f": {', '.join(changed)} changed" if changed else ""),
+    )
+
+
 def run(demo: Demo, began: float) -> int:
+    since = datetime.now(UTC) - timedelta(seconds=1)
     transitions: dict[str, int] = {}
     log_lines: list[str] = []  # every function's log line of the whole demo, checked for secrets at the end
     demo.rt.logs.taps.append(lambda group, line: log_lines.append(line))
@@ -489,6 +516,7 @@ def run(demo: Demo, began: float) -> int:
     )
     invalid_events = demo.outbound.violations
     demo.expect(not invalid_events, f"every event matches its schema ({len(events)} events) {'; '.join(invalid_events)}")
+    replay_changes_nothing(demo, since)
 
     print(f"\nState transitions: {json.dumps(transitions)}")
     print(f"Demo wall time: {time.perf_counter() - began:.2f}s (runtime ready in {demo.rt.started_in:.2f}s)")

@@ -21,6 +21,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from tenantry_local import binding, s3_post_policy
@@ -356,6 +357,47 @@ def _check_events_targets() -> bool:
     from moto.events.models import Rule
 
     return getattr(Rule.send_to_targets, "_tenantry", False)
+
+
+# 4b. EventBridge replays: moto replays every archived event, whatever the window, to every rule of the bus. AWS
+#     replays the events of the window (EventStartTime to EventEndTime) only, and only to the rules named in the
+#     destination's FilterArns when it names some.
+def _patch_events_replay_window() -> None:
+    from moto.events.models import Replay, ReplayState, events_backends
+    from moto.moto_api._internal import mock_random
+
+    def replay_events(self: Any, archive: Any) -> None:
+        bus = events_backends[self.account_id][self.region].describe_event_bus(self.destination["Arn"].split("/")[-1])
+        only = set(self.destination.get("FilterArns") or [])
+        rules = [rule for rule in bus.rules.values() if not only or rule.arn in only]
+        start, end = _epoch(self.event_start_time), _epoch(self.event_end_time)
+        for event in list(archive.events):
+            if start <= _epoch(event.get("time", 0)) <= end:
+                replayed = dict(event, **{"id": str(mock_random.uuid4()), "replay-name": self.name})
+                for rule in rules:
+                    rule.send_to_targets(replayed, transform_input=False)  # type: ignore[arg-type]  # (as moto passes it)
+        self.state = ReplayState.COMPLETED
+        self.end_time = time.time()
+
+    replay_events._tenantry = True  # type: ignore[attr-defined]
+    Replay.replay_events = replay_events  # type: ignore[method-assign]
+
+
+def _epoch(value: Any) -> float:
+    """An event's or a replay's time as seconds since the epoch (moto keeps numbers; a log target makes ISO text)."""
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value)
+    try:
+        return float(text)
+    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _check_events_replay_window() -> bool:
+    from moto.events.models import Replay
+
+    return getattr(Replay.replay_events, "_tenantry", False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1004,6 +1046,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "sfn_time_scale": (_patch_sfn_time_scale, _check_sfn_time_scale),
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
+    "events_replay_window": (_patch_events_replay_window, _check_events_replay_window),
     "cognito_triggers_and_tokens": (_patch_cognito, _check_cognito),
     "cognito_forgot_password_codes": (_patch_cognito_forgot_password, _check_cognito_forgot_password),
     "cognito_deletion_protection": (_patch_cognito_deletion_protection, _check_cognito_deletion_protection),

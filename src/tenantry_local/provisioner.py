@@ -104,6 +104,7 @@ class Provisioner:
             "AWS::SQS::Queue": self._queue,
             "AWS::Events::EventBus": self._event_bus,
             "AWS::Events::Rule": self._rule,
+            "AWS::Events::Archive": self._archive,
             "AWS::ApiGatewayV2::Api": self._http_api,
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
@@ -211,6 +212,21 @@ class Provisioner:
         arn = events.put_rule(**request)["RuleArn"]
         if p.get("Targets"):
             events.put_targets(Rule=name, EventBusName=bus, Targets=p["Targets"])
+        return {"Ref": name, "Arn": arn}
+
+    def _archive(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:
+        name = self._name(logical_id, p.get("ArchiveName"))
+        request = api_request(
+            self.client("events"),
+            "CreateArchive",
+            p,
+            ArchiveName=name,
+            EventSourceArn=p["SourceArn"],
+            RetentionDays=int(p.get("RetentionDays", 0)),
+        )
+        if "EventPattern" in request:
+            request["EventPattern"] = json.dumps(request["EventPattern"])
+        arn = self.client("events").create_archive(**request)["ArchiveArn"]
         return {"Ref": name, "Arn": arn}
 
     def _bucket(self, logical_id: str, p: dict[str, Any], _: dict[str, Any]) -> dict[str, Any]:

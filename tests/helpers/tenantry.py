@@ -108,9 +108,13 @@ class Tenantry(TenantryClient):
     def onboarded(self, isolation: str) -> dict[str, Any]:
         return self.onboard(onboarding_request(self.request_id(f"t-{isolation}"), isolation))
 
-    def active_user(self, tenant: dict[str, Any], role: str = "Member", password: str = "Correct-Horse-9") -> dict[str, Any]:
-        """Register and activate a user (as the registration workflow does), give them a password."""
-        profile = self.register_and_activate(registration_request(self.request_id(f"u-{role.lower()}"), tenant["tenantId"], role))
+    def active_user(
+        self, tenant: dict[str, Any], role: str = "Member", password: str = "Correct-Horse-9", **request: Any
+    ) -> dict[str, Any]:
+        """Register and activate a user (as the registration workflow does), give them a password. `request`
+        overrides fields of the registration request (a `name`: a tenant has at most 50 users of one name)."""
+        request_id = self.request_id(f"u-{role.lower()}")
+        profile = self.register_and_activate(registration_request(request_id, tenant["tenantId"], role, **request))
         self.cognito.admin_set_user_password(
             UserPoolId=tenant["userPoolId"], Username=profile["username"], Password=password, Permanent=True
         )

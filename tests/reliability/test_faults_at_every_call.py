@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -220,7 +221,7 @@ class Scenarios:
 
     # ---------------------------------------------------------------- MfaRequirementChange
     def mfa_change(self, marker: str, fault: Any) -> Run:
-        user = self.t.active_user(self.shared, "Member")
+        user = self.t.active_user(self.shared, "Member", name=f"Member {uuid.uuid4().hex[:8]}")
         run = self.change_mfa(user, marker)
         # it changes what exists: posting it again must finish it
         return self.posted_again(run, fault, lambda: self.change_mfa(user, f"{marker}-again"))
@@ -254,7 +255,8 @@ class Scenarios:
 
     def member_in(self, situation: str, signed_in: bool = False) -> dict[str, Any]:
         desired, authenticator, enabled = self.SITUATIONS[situation]
-        user = self.t.active_user(self.shared, "Member")
+        # (a name of its own: the suite registers more users in this tenant than a name has handles)
+        user = self.t.active_user(self.shared, "Member", name=f"Member {uuid.uuid4().hex[:8]}")
         cognito = self.t.rt.client("cognito-idp", internal=True)
         who = {"UserPoolId": user["userPoolId"], "Username": user["username"]}
         if authenticator or signed_in:
