@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -35,6 +36,44 @@ def run_machine(runtime, definition, payload=None, timeout=20.0):
             return described
         time.sleep(0.05)
     raise AssertionError("execution did not finish")
+
+
+def test_a_replay_sends_only_its_window_and_only_to_the_rules_it_names(runtime):
+    """moto replays every archived event to every rule; AWS the window's, to the destination's FilterArns."""
+    events, sqs = runtime.client("events"), runtime.client("sqs")
+    bus = f"replay-{uuid.uuid4().hex[:8]}"
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    archive = events.create_archive(ArchiveName=bus, EventSourceArn=bus_arn)["ArchiveArn"]
+    queues, rules = [], []
+    for name in ("named", "other"):
+        url = sqs.create_queue(QueueName=f"{bus}-{name}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rules.append(
+            events.put_rule(Name=f"{bus}-{name}", EventBusName=bus, EventPattern='{"source": ["test.replay"]}')["RuleArn"]
+        )
+        events.put_targets(Rule=f"{bus}-{name}", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+        queues.append(url)
+    now = datetime.now(UTC)
+    for label, at in (("old", now - timedelta(hours=2)), ("new", now)):
+        entry = {"EventBusName": bus, "Source": "test.replay", "DetailType": label, "Detail": "{}", "Time": at}
+        events.put_events(Entries=[entry])
+    events.start_replay(
+        ReplayName=bus,
+        EventSourceArn=archive,
+        EventStartTime=now - timedelta(minutes=5),
+        EventEndTime=now + timedelta(minutes=5),
+        Destination={"Arn": bus_arn, "FilterArns": [rules[0]]},
+    )
+    assert events.describe_replay(ReplayName=bus)["State"] == "COMPLETED"
+
+    def received(url):
+        bodies = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            bodies += [json.loads(m["Body"]) for m in batch]
+        return sorted((b["detail-type"], "replay-name" in b) for b in bodies)
+
+    assert received(queues[0]) == [("new", False), ("new", True), ("old", False)]  # the window's event, replayed
+    assert received(queues[1]) == [("new", False), ("old", False)]  # not in FilterArns: nothing replayed
 
 
 def test_cognito_sdk_tasks_run_and_their_errors_are_named_like_aws(runtime):
