@@ -79,7 +79,7 @@ unit: $(VENV)/.installed $(TOOLS)/.installed
 # The reliability suite in a process of its own: a fresh local runtime, whose state (every execution, item and
 # user the other tests made) it does not carry. It writes RELIABILITY.md.
 reliability: $(VENV)/.installed $(TOOLS)/.installed
-	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest tests/reliability
+	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest tests/reliability --durations=12
 
 test: lint typecheck validate unit reliability
 
