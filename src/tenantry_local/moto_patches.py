@@ -587,20 +587,28 @@ def _tokens_from_refresh_token(backend: Any, client_id: str, refresh_token: str)
     if refresh_token in retired and time.time() >= retired[refresh_token]:
         pool.refresh_tokens.pop(refresh_token, None)
         raise JsonRESTError("RefreshTokenReuseException", "Refresh token has been used already")
-    held = pool.refresh_tokens.get(refresh_token)
-    if held is None or held[0] != client_id:  # unknown, another client's, or signed out (moto keeps None)
-        raise NotAuthorizedError("Invalid Refresh Token")
-    access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
-    result = {"IdToken": id_token, "AccessToken": access_token, "ExpiresIn": expires_in, "TokenType": "Bearer"}
-    rotates, grace = _rotation(pool.clients[client_id])
-    if rotates:
-        # written here, not with create_refresh_token: that one is a sign-in (the post authentication trigger)
-        successor = secrets.token_urlsafe(32)
-        pool.refresh_tokens[successor] = held
-        # (from its first use only: reusing it in its grace period does not extend it; on the time scale)
-        retired.setdefault(refresh_token, time.time() + grace * _time_scale())
-        result["RefreshToken"] = successor
+    # A global sign-out and a refresh do not interleave (the pool's lock): a successor written while a sign-out
+    # was nulling the user's tokens would outlive it, and a session Cognito revoked would go on refreshing.
+    with _token_lock(pool):
+        held = pool.refresh_tokens.get(refresh_token)
+        if held is None or held[0] != client_id:  # unknown, another client's, or signed out (moto keeps None)
+            raise NotAuthorizedError("Invalid Refresh Token")
+        access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
+        result = {"IdToken": id_token, "AccessToken": access_token, "ExpiresIn": expires_in, "TokenType": "Bearer"}
+        rotates, grace = _rotation(pool.clients[client_id])
+        if rotates:
+            # written here, not with create_refresh_token: that one is a sign-in (the post authentication trigger)
+            successor = secrets.token_urlsafe(32)
+            pool.refresh_tokens[successor] = held
+            # (from its first use only: reusing it in its grace period does not extend it; on the time scale)
+            retired.setdefault(refresh_token, time.time() + grace * _time_scale())
+            result["RefreshToken"] = successor
     return {"AuthenticationResult": result}
+
+
+def _token_lock(pool: Any) -> Any:
+    """The pool's lock over its refresh tokens (made once: dict.setdefault is atomic)."""
+    return pool.__dict__.setdefault("_tenantry_tokens_lock", threading.RLock())
 
 
 def _refusing_refresh_auth_on_rotating_clients(initiate: Callable[..., Any], admin: bool) -> Callable[..., Any]:
@@ -632,6 +640,17 @@ def _patch_cognito_refresh_token_rotation() -> None:
         backend = self._get_region_agnostic_backend()
         return json.dumps(backend.get_tokens_from_refresh_token(self._get_param("ClientId"), self._get_param("RefreshToken")))
 
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    sign_out = CognitoIdpUserPool.sign_out
+
+    def sign_out_(self: Any, username: str) -> None:
+        with _token_lock(self):
+            sign_out(self, username)
+
+    sign_out_._tenantry_rotation = True  # type: ignore[attr-defined]
+    sign_out_.__wrapped__ = sign_out  # type: ignore[attr-defined]
+    CognitoIdpUserPool.sign_out = sign_out_  # type: ignore[method-assign]
     refusing = _refusing_refresh_auth_on_rotating_clients
     CognitoIdpBackend.admin_initiate_auth = refusing(CognitoIdpBackend.admin_initiate_auth, True)  # type: ignore[method-assign]
     CognitoIdpBackend.initiate_auth = refusing(CognitoIdpBackend.initiate_auth, False)  # type: ignore[method-assign]
@@ -642,12 +661,14 @@ def _patch_cognito_refresh_token_rotation() -> None:
 
 
 def _check_cognito_refresh_token_rotation() -> bool:
-    from moto.cognitoidp.models import CognitoIdpBackend, RegionAgnosticBackend
+    from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool, RegionAgnosticBackend
     from moto.cognitoidp.responses import CognitoIdpResponse
 
     owners = (RegionAgnosticBackend, CognitoIdpResponse)
-    return all(getattr(getattr(o, "get_tokens_from_refresh_token", None), "_tenantry_rotation", False) for o in owners) and all(
-        _marked(getattr(CognitoIdpBackend, n), "_tenantry_rotation") for n in ("admin_initiate_auth", "initiate_auth")
+    return (
+        all(getattr(getattr(o, "get_tokens_from_refresh_token", None), "_tenantry_rotation", False) for o in owners)
+        and all(_marked(getattr(CognitoIdpBackend, n), "_tenantry_rotation") for n in ("admin_initiate_auth", "initiate_auth"))
+        and _marked(CognitoIdpUserPool.sign_out, "_tenantry_rotation")
     )
 
 

@@ -361,6 +361,54 @@ def test_refresh_tokens_rotate_on_a_rotating_app_client_and_refresh_token_auth_i
         cognito.get_tokens_from_refresh_token(ClientId=rotating, RefreshToken=answer["RefreshToken"])
 
 
+def test_a_session_signed_out_while_it_is_being_refreshed_stays_signed_out(runtime):
+    """A refresh racing a global sign-out: once the sign-out has returned, the session refreshes no more. (Without
+    the pool's lock, a successor written while the sign-out nulled the user's tokens outlived it: found by the
+    bench, whose refresh loop never ended.)"""
+    cognito = runtime.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName=f"race-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="rotating",
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"],
+        RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 10},
+    )["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="u", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="u", Password="Correct-Horse-9!", Permanent=True)
+    outlived = 0
+    for _ in range(20):
+        token = cognito.admin_initiate_auth(
+            UserPoolId=pool,
+            ClientId=client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "u", "PASSWORD": "Correct-Horse-9!"},
+        )["AuthenticationResult"]["RefreshToken"]
+        signed_out = threading.Event()
+        refreshed_after: list[int] = [0]
+
+        def refresh_until_refused(token=token, signed_out=signed_out, refreshed_after=refreshed_after):
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    token = cognito.get_tokens_from_refresh_token(ClientId=client_id, RefreshToken=token)["AuthenticationResult"][
+                        "RefreshToken"
+                    ]
+                except cognito.exceptions.NotAuthorizedException:
+                    return
+                if signed_out.is_set():
+                    refreshed_after[0] += 1
+
+        refresher = threading.Thread(target=refresh_until_refused)
+        refresher.start()
+        time.sleep(0.02)
+        cognito.admin_user_global_sign_out(UserPoolId=pool, Username="u")
+        signed_out.set()
+        refresher.join()
+        # one refresh may have been answered between the sign-out's return and the flag; more means it outlived it
+        outlived += refreshed_after[0] > 1
+    assert outlived == 0
+
+
 def test_injected_faults_reach_api_callers_then_clear(runtime):
     runtime.faults.arm({"service": "cognito-idp", "operation": "ListUserPools", "error": "InvalidParameterException"})
     cognito = runtime.client("cognito-idp")
