@@ -7,7 +7,7 @@ PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test lint typecheck definitions openapi docs validate unit reliability local bench clean build-SharedLayer
+.PHONY: help demo test lint typecheck definitions openapi docs validate unit reliability local bench bench-smoke clean build-SharedLayer
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
@@ -16,7 +16,7 @@ help:
 	@echo "make openapi - regenerate docs/openapi.json from the Identity API's routes"
 	@echo "make docs   - regenerate docs/events.md and docs/statemachines/*.svg from the schemas and definitions"
 	@echo "make local  - serve the whole application on http://127.0.0.1:$(PORT)"
-	@echo "make bench  - measurements (outside make test)"
+	@echo "make bench  - measurements (outside make test), written to BENCHMARKS.md"
 
 # The application's environment: exact pins from requirements-dev.lock, plus this project (editable).
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
@@ -81,10 +81,14 @@ unit: $(VENV)/.installed $(TOOLS)/.installed
 reliability: $(VENV)/.installed $(TOOLS)/.installed
 	AWS_CLI=$(abspath $(TOOLS)/bin/aws) $(VENV)/bin/pytest tests/reliability --durations=12
 
-test: lint typecheck validate unit reliability
+test: lint typecheck validate unit reliability bench-smoke
 
 bench: $(VENV)/.installed
 	$(PY) -m tenantry_local.bench
+
+# Every bench section at its smallest size (about a minute, part of make test): the bench cannot break unnoticed.
+bench-smoke: $(VENV)/.installed
+	$(PY) -m tenantry_local.bench --smoke
 
 # sam build: the shared layer is the tenantry package, its schemas and its pinned dependencies.
 build-SharedLayer:

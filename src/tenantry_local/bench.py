@@ -1,9 +1,11 @@
-"""`make bench`: measurements kept out of `make test`.
+"""`make bench`: measurements kept out of `make test`, written to BENCHMARKS.md with the date and the machine.
 
-- time to ready: `make local` started as a separate process, until it prints its ready line (N runs);
-- demo wall time: `make demo` end to end, as a separate process (N runs);
-- state transitions of each onboarding path, and AWS calls made by the functions, from one demo run;
-- the Identity API's figures (tenantry_local.bench_api; alone: `python -m tenantry_local.bench api`).
+Each section (SECTIONS) runs in a process of its own, with a local runtime of its own where it needs one:
+every function's cold import against `import boto3`; the Cognito triggers warm and cold; each flow's AWS calls,
+state transitions and cost (tenantry_local.bench_flows); concurrent onboardings and registrations; the local
+runtime's own CPU; MFA detection to revocation; the Identity API (tenantry_local.bench_api; alone:
+`python -m tenantry_local.bench api`); `make local` to ready and `make demo`. `make bench-smoke` runs every
+section at its smallest size, in `make test`, so that the bench cannot break unnoticed.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tenantry_local.client import TenantryClient, free_port, totp_code
 from tenantry_local.subprocess_runtime import make_local
 
 PROJECT = Path(__file__).resolve().parents[2]
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"  # every size at the smallest that still runs it (make bench-smoke)
 
 
 def time_to_ready() -> float:
@@ -43,67 +45,6 @@ def demo_run() -> tuple[float, str]:
     return time.perf_counter() - began, result.stdout
 
 
-def calls_per_flow() -> None:
-    """Each onboarding path alone on a fresh runtime: AWS calls served and state transitions."""
-    from tenantry_local.runtime import LocalRuntime
-
-    runtime = LocalRuntime(PROJECT, port=free_port()).start()
-    try:
-        client = TenantryClient.for_runtime(runtime, source="bench.crm")
-        client.register_source()
-        client.watch()
-        run = client.request_id("bench")
-        flows: dict[str, dict[str, Any]] = {
-            "shared": {"isolation": "shared"},
-            "dedicated": {"isolation": "dedicated"},
-            "invalid": {"isolation": "shared", "admin": {"email": "nope", "name": "X"}},
-        }
-        for label, change in flows.items():
-            request_id = f"{run}-{label}"
-            detail: dict[str, Any] = {
-                "requestId": request_id,
-                "tenantName": f"Bench {label}",
-                "isolation": "shared",
-                "admin": {"email": f"{label}@bench.example", "name": "Bench Admin"},
-            } | change
-            runtime.wait_settled()
-            runtime.calls.clear()
-            invocations_before = dict(runtime.lambdas.invocations)
-            client.post("TenantOnboardingRequested", detail)
-            execution = client.wait_execution("TenantOnboardingStateMachineArn", f"onboard-{request_id}")
-            runtime.wait_settled()
-            client.outbound.matching()
-            calls = dict(runtime.calls.counts)
-            # Not the flow's: the bench's own PutEvents, its polling, the local stream poller's reads and
-            # the Lambda API's Invoke (counted below as function invocations, whoever invoked them).
-            calls["events:PutEvents"] -= 1
-            for own in (
-                "stepfunctions:DescribeExecution",
-                "stepfunctions:GetExecutionHistory",
-                "dynamodbstreams:DescribeStream",
-                "dynamodbstreams:GetShardIterator",
-                "dynamodbstreams:GetRecords",
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "lambda:Invoke",
-            ):
-                calls.pop(own, None)
-            calls = {k: v for k, v in calls.items() if v}
-            invoked = {
-                k: v - invocations_before.get(k, 0)
-                for k, v in runtime.lambdas.invocations.items()
-                if v - invocations_before.get(k, 0)
-            }
-            transitions = len(client.states(execution["executionArn"]))
-            print(
-                f"{label:<9} {execution['status']:<9} {transitions:>2} state transitions; {sum(calls.values()):>2} AWS API calls "
-                f"{json.dumps(dict(sorted(calls.items())))}; {sum(invoked.values())} function invocations "
-                f"{json.dumps(dict(sorted(invoked.items())))}"
-            )
-    finally:
-        runtime.stop()
-
-
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -118,7 +59,7 @@ def _whole_process_seconds(code: str, cwd: Path, env: dict[str, str], runs: int)
     return statistics.median(times)
 
 
-def trigger_figures(invocations: int = 2000, runs: int = 20) -> None:
+def trigger_figures(invocations: int = 50 if SMOKE else 2000, runs: int = 1 if SMOKE else 20) -> None:
     """Each Cognito trigger: warm handler time in-process, and cold import as a whole process."""
     import contextlib
     import io
@@ -197,6 +138,36 @@ def trigger_figures(invocations: int = 2000, runs: int = 20) -> None:
         print(f"  {'import app  (' + label + ')':<58} {seconds * 1000:7.1f} ms  ({seconds / boto3_import:.0%} of import boto3)")
 
 
+def cold_import_figures(runs: int = 1 if SMOKE else 5) -> None:
+    """Every function of the template: `python -c "import app"` in its code directory with its environment, as a
+    whole process (median of `runs`), as a ratio to `python -c "import boto3"` measured in the same run."""
+    from tenantry_local.sam import local_path, to_cloudformation
+    from tenantry_local.template import load_template, parameter_values
+
+    template = load_template(PROJECT / "template.yaml")
+    parameters = parameter_values(template)
+    functions = {
+        k: v for k, v in to_cloudformation(template, parameters)["Resources"].items() if v["Type"] == "AWS::Lambda::Function"
+    }
+    base = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    boto3_import = _whole_process_seconds("import boto3", PROJECT, base, runs)
+    print(f"python -c 'import boto3': {boto3_import * 1000:.0f} ms (median of {runs}); each function's 'import app' against it:")
+    rows = []
+    for logical_id, function in sorted(functions.items()):
+        properties = function["Properties"]
+        env = dict(base)
+        for name, declared in (properties.get("Environment", {}).get("Variables") or {}).items():
+            ref = declared.get("Ref") if isinstance(declared, dict) else None
+            env[name] = (
+                str(parameters[ref]) if ref in parameters else declared if isinstance(declared, str) else f"bench-{name.lower()}"
+            )
+        code_dir = PROJECT / str(local_path(properties["Code"]))
+        seconds = _whole_process_seconds("import app", code_dir, env, runs)
+        rows.append((seconds, logical_id))
+    for seconds, logical_id in sorted(rows):
+        print(f"  {logical_id:<36} {seconds * 1000:7.0f} ms  {seconds / boto3_import:5.2f} x import boto3")
+
+
 def _post_auth_with_required_mfa(invocations: int) -> list[float]:
     """Post authentication for a user whose MFA is required and on: one AdminGetUser (moto in-process)."""
     import contextlib
@@ -242,36 +213,116 @@ def _in_own_process(figures: Callable[[], None]) -> None:
         raise RuntimeError(f"{figures.__name__} failed (exit code {process.exitcode})")
 
 
-def main(argv: list[str]) -> int:
-    from tenantry_local.bench_api import api_figures
+def _captured(module: str, name: str, path: str) -> None:
+    """In a process of its own: run one section's figures with its output written to `path`."""
+    import importlib
 
-    if argv == ["api"]:  # the Identity API's figures alone: python -m tenantry_local.bench api
-        _in_own_process(api_figures)
-        return 0
-    trigger_figures()
-    _in_own_process(mfa_figures)
-    _in_own_process(calls_per_flow)
-    runs = int(os.environ.get("BENCH_RUNS", "5"))
+    with open(path, "w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+        getattr(importlib.import_module(module), name)()
+
+
+def _section(module: str, name: str) -> tuple[str, float]:
+    """One section, in a process of its own: what it printed (echoed here too), and its wall time."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r", suffix=".txt", encoding="utf-8") as out:
+        began = time.perf_counter()
+        process = multiprocessing.get_context("spawn").Process(target=_captured, args=(module, name, out.name))
+        process.start()
+        process.join()
+        text = out.read()
+    print(text, end="", flush=True)
+    if process.exitcode:
+        raise RuntimeError(f"{name} failed (exit code {process.exitcode})")
+    return text, time.perf_counter() - began
+
+
+def startup_figures() -> None:
+    """`make local` to ready, and `make demo` end to end, each as a separate process."""
+    runs = 1 if SMOKE else int(os.environ.get("BENCH_RUNS", "3"))
     ready = [time_to_ready() for _ in range(runs)]
-    print(
-        f"make local, time to ready over {runs} runs: median {statistics.median(ready):.2f}s, "
-        f"min {min(ready):.2f}s, max {max(ready):.2f}s"
-    )
+    print(f"make local, time to ready over {runs} runs: median {statistics.median(ready):.2f}s, min {min(ready):.2f}s")
+    if SMOKE:  # (tests/e2e/test_demo.py runs the demo in make test)
+        return
     walls, output = [], ""
     for _ in range(runs):
         wall, output = demo_run()
         walls.append(wall)
-    print(
-        f"make demo, wall time over {runs} runs: median {statistics.median(walls):.2f}s, "
-        f"min {min(walls):.2f}s, max {max(walls):.2f}s"
-    )
+    print(f"make demo, wall time over {runs} runs: median {statistics.median(walls):.2f}s, min {min(walls):.2f}s")
     transitions = re.search(r"State transitions: (.*)", output)
-    print(f"state transitions per onboarding execution (last demo run): {transitions.group(1) if transitions else '?'}")
-    _in_own_process(api_figures)
+    print(f"state transitions per execution (last demo run): {transitions.group(1) if transitions else '?'}")
+
+
+# Each section: (title, module, function); each runs in a process of its own, with its own runtime.
+SECTIONS = [
+    ("Cold import of every function", "tenantry_local.bench", "cold_import_figures"),
+    ("Cognito triggers", "tenantry_local.bench", "trigger_figures"),
+    ("Flows: AWS calls, state transitions and cost", "tenantry_local.bench_flows", "flow_figures"),
+    ("Concurrent requests", "tenantry_local.bench_flows", "concurrency_figures"),
+    ("The local runtime's own cost", "tenantry_local.bench_flows", "runtime_cost_figures"),
+    ("MFA detection to revocation", "tenantry_local.bench", "mfa_figures"),
+    ("Identity API", "tenantry_local.bench_api", "api_figures"),
+    ("Start-up and the demo", "tenantry_local.bench", "startup_figures"),
+]
+
+
+def machine() -> str:
+    """The machine the figures were measured on: CPU model, cores, memory, OS, Python."""
+    import platform
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    memory = next(
+        (
+            int(line.split()[1]) / 1024 / 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0.0,
+    )
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, {system}"
+
+
+def main(argv: list[str]) -> int:
+    """Every section, then BENCHMARKS.md (with --smoke: every section at its smallest size, nothing written)."""
+    if argv == ["api"]:  # the Identity API's figures alone: python -m tenantry_local.bench api
+        from tenantry_local.bench_api import api_figures
+
+        _in_own_process(api_figures)
+        return 0
+    smoke = "--smoke" in argv or SMOKE
+    if smoke:  # (the sections' processes read these)
+        os.environ.update({"BENCH_SMOKE": "1", "API_INVOCATIONS": "20", "API_RUNS": "1", "LOGIN_RUNS": "3"})
+    began, when = time.perf_counter(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    parts = []
+    for title, module, name in SECTIONS:
+        print(f"\n## {title}", flush=True)
+        text, seconds = _section(module, name)
+        print(f"({seconds:.0f} s)", flush=True)
+        parts.append(f"## {title}\n\n({seconds:.0f} s)\n\n```text\n{text.rstrip()}\n```\n")
+    total = time.perf_counter() - began
+    print(f"\nmake bench{'-smoke' if smoke else ''}: {total:.0f} s in all")
+    if smoke:
+        return 0
+    header = (
+        "# Benchmarks\n\n"
+        f"Written by `make bench` (`python -m tenantry_local.bench`) on {when}, in {total / 60:.1f} minutes, on "
+        f"{machine()}. Every figure below was measured in that run; the local runtime's figures are the local "
+        "runtime's (moto, one machine), not AWS's.\n\n"
+    )
+    (PROJECT / "BENCHMARKS.md").write_text(header + "\n".join(parts), encoding="utf-8")
+    print("wrote BENCHMARKS.md")
     return 0
 
 
-def mfa_figures(runs: int = int(os.environ.get("MFA_RUNS", "50"))) -> None:
+def mfa_figures(runs: int = 1 if SMOKE else int(os.environ.get("MFA_RUNS", "20"))) -> None:
     """Detection-to-revocation time on the local runtime for paths 1-3, and transitions per compliance run.
 
     Revocation is taken as the moment the user's refresh token stops working (AdminUserGlobalSignOut done);
@@ -366,9 +417,15 @@ class _MfaBench:
             self.rt.streams.resume()
         detected = time.perf_counter()
         refresh_token: str | None = tokens["RefreshToken"]
+        deadline = time.monotonic() + 60
         while refresh_token is not None:  # each refresh rotates it: the next probe uses the new one
             refresh_token = self.client.refreshed(self.tenant["appClientId"], refresh_token)
             time.sleep(0.005)
+            if time.monotonic() > deadline:  # a bench never waits for ever: say what the checks did instead
+                arn = self.rt.outputs["MfaComplianceStateMachineArn"]
+                runs = self.client.sfn.list_executions(stateMachineArn=arn, maxResults=5)["executions"]
+                endings = [(r["name"], r["status"], self.client.states(r["executionArn"])[-1:]) for r in runs]
+                raise RuntimeError(f"{path}: the sessions were not revoked within 60 s; latest compliance runs: {endings}")
         elapsed = time.perf_counter() - detected
         deadline = time.monotonic() + 20
         while not self._totp_enabled() and time.monotonic() < deadline:

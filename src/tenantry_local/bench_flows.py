@@ -1,0 +1,370 @@
+"""`make bench`'s figures for whole flows on the local runtime: AWS calls, state transitions and function
+invocations of each flow next to the written minimum, their cost at list prices (Step Functions Standard and
+Express compared per workflow), concurrent onboardings and registrations (completed, lost, doubled,
+throughput), and the local runtime's own cost (CPU seconds per flow across its processes; 20 onboardings at
+once against one alone). Each function prints its figures; `tenantry_local.bench` runs each in a process of
+its own and writes them to BENCHMARKS.md. With BENCH_SMOKE=1 every size is the smallest that still runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tenantry_local.client import TenantryClient, free_port
+
+PROJECT = Path(__file__).resolve().parents[2]
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+
+# List prices (us-east-1, as published when written; Cognito is priced per monthly active user and left out).
+PRICES = {
+    "sfn_standard_per_transition": 0.000025,
+    "sfn_express_per_request": 0.000001,
+    "sfn_express_gb_second": 0.00001667,  # billed on 64 MB, per 100 ms
+    "lambda_per_request": 0.0000002,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "ddb_write_unit": 0.00000125,
+    "ddb_read_unit": 0.00000025,
+    "events_custom_event": 0.000001,
+}
+# Calls made by the bench or the runtime itself, not by the flow (polling, the stream poller's reads, the Lambda
+# API's Invoke, which is counted as invocations instead).
+NOT_THE_FLOWS = {
+    "stepfunctions:DescribeExecution",
+    "stepfunctions:GetExecutionHistory",
+    "stepfunctions:ListExecutions",
+    "dynamodbstreams:DescribeStream",
+    "dynamodbstreams:GetShardIterator",
+    "dynamodbstreams:GetRecords",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "lambda:Invoke",
+    "dynamodb:Scan",
+    # the bench's own watcher of outbound events (a rule and its queue)
+    "events:PutRule",
+    "events:PutTargets",
+    "sqs:CreateQueue",
+    "sqs:GetQueueAttributes",
+    "sqs:SetQueueAttributes",
+}
+# The fewest AWS calls each flow can make (state machine tasks and functions together), written from what it
+# must do, not from what it does. Every request: the source's grant (one GetItem, then cached for a minute) and
+# StartExecution. Onboarding, shared: reserve (one transaction), the admin (AdminCreateUser, AdminAddUserToGroup),
+# activate (one transaction), the outcome event from the stream (one PutEvents); dedicated adds its pool
+# (CreateUserPool, SetUserPoolMfaConfig, CreateUserPoolClient, one CreateGroup per role: 4) and finds the grant
+# cached.
+MINIMUM_CALLS: dict[str, int] = {
+    "onboarding, shared": 7,
+    "onboarding, dedicated": 14,
+    "onboarding, refused (invalid)": 2,  # StartExecution, the *Failed event (the grant cached)
+    # StartExecution; the tenant and the request (2 GetItem); one transaction of the claims and the request;
+    # AdminCreateUser, AdminAddUserToGroup; the profile; the code's item and its event; activation: the code's item,
+    # SendTaskSuccess, the user's attribute, the profile; the stream's events (registered, activated: one PutEvents)
+    "registration and activation": 15,
+    # StartExecution (the detection's starter); the profile, the tenant, AdminGetUser (twice: before and under the
+    # lock); the lock; the detection's claim; AdminUserGlobalSignOut; the revocation time; the authenticator back
+    # on; the two events (one PutEvents); the lock released
+    "MFA detection, a violation": 14,
+}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its children, live (from /proc) and ended."""
+    own = os.times()
+    total = own.user + own.system + own.children_user + own.children_system
+    ticks = os.sysconf("SC_CLK_TCK")
+    me = str(os.getpid())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+class _Flows:
+    def __init__(self) -> None:
+        from tenantry_local.runtime import LocalRuntime
+
+        self.rt = LocalRuntime(PROJECT, port=free_port(), run_schedules=False).start()
+        self.client = TenantryClient.for_runtime(self.rt, source="bench.flows")
+        self.client.register_source()
+        self.run = self.client.request_id("b")
+        self._invoked: Counter[str] = Counter()
+        self._cpu = self._began = 0.0
+
+    def close(self) -> None:
+        self.rt.stop()
+
+    def onboarding(self, label: str, isolation: str = "shared", **change: Any) -> dict[str, Any]:
+        detail = {
+            "requestId": f"{self.run}-{label}",
+            "tenantName": f"Bench {label}",
+            "isolation": isolation,
+            "admin": {"email": f"{label}.{self.run}@bench.example", "name": "Bench Admin"},
+        } | change
+        self.client.post("TenantOnboardingRequested", detail)
+        return self.client.wait_execution("TenantOnboardingStateMachineArn", f"onboard-{detail['requestId']}")
+
+    def measure_from_here(self) -> None:
+        """What a flow counts starts now (a flow calls it again after a set-up of its own that is not the flow)."""
+        self.rt.wait_settled()
+        self.rt.calls.clear()
+        self._invoked = Counter(self.rt.lambdas.invocations)
+        self._cpu, self._began = _cpu_seconds(), time.perf_counter()
+
+    def measured(self, flow: Callable[[], list[str]], posted: int = 1) -> dict[str, Any]:
+        """One flow alone: its AWS calls, function invocations, state transitions (of the executions it names),
+        wall time and CPU seconds across the runtime's processes."""
+        self.measure_from_here()
+        arns = flow()
+        self.rt.wait_settled()
+        wall, cpu = time.perf_counter() - self._began, _cpu_seconds() - self._cpu
+        calls = {k: v for k, v in self.rt.calls.counts.items() if k not in NOT_THE_FLOWS and v}
+        calls["events:PutEvents"] = calls.get("events:PutEvents", 0) - posted  # the bench's own requests
+        calls = {k: v for k, v in calls.items() if v > 0}
+        invoked = Counter(self.rt.lambdas.invocations)
+        invoked.subtract(self._invoked)
+        transitions = {arn.split(":")[-2]: len(self.client.states(arn)) for arn in arns}
+        return {
+            "calls": calls,
+            "invocations": {k: v for k, v in invoked.items() if v > 0},
+            "transitions": transitions,
+            "wall": wall,
+            "cpu": cpu,
+        }
+
+
+def _cost_per_thousand(measured: dict[str, Any], memory_mb: int = 256, seconds_per_invocation: float = 0.05) -> dict[str, float]:
+    """Per 1,000 flows at PRICES: Step Functions Standard and Express, the rest (Lambda, DynamoDB, EventBridge).
+    Express is priced at its minimum billed duration (100 ms at 64 MB) per execution; Lambda at the template's
+    memory and `seconds_per_invocation` (the local runtime does not run on Lambda's CPU: an estimate, said so)."""
+    transitions = sum(measured["transitions"].values())
+    executions = len(measured["transitions"])
+    invocations = sum(measured["invocations"].values())
+    calls = measured["calls"]
+    writes = sum(v * (2 if k.endswith("TransactWriteItems") else 1) for k, v in calls.items() if k.split(":")[-1] in {
+        "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})  # fmt: skip
+    reads = sum(v for k, v in calls.items() if k.split(":")[-1] in {"GetItem", "Query", "BatchGetItem"})
+    events = calls.get("events:PutEvents", 0)
+    rest = (
+        invocations
+        * (PRICES["lambda_per_request"] + memory_mb / 1024 * seconds_per_invocation * PRICES["lambda_gb_second_arm64"])
+        + writes * PRICES["ddb_write_unit"]
+        + reads * PRICES["ddb_read_unit"]
+        + events * PRICES["events_custom_event"]
+    )
+    standard = transitions * PRICES["sfn_standard_per_transition"]
+    express = executions * (PRICES["sfn_express_per_request"] + 0.0625 * 0.1 * PRICES["sfn_express_gb_second"])
+    return {"standard": 1000 * (standard + rest), "express": 1000 * (express + rest), "other": 1000 * rest}
+
+
+def flow_figures() -> None:
+    """Each flow alone on a fresh runtime: calls, invocations, transitions next to the minimum; cost per 1,000."""
+    bench = _Flows()
+    try:
+        flows: dict[str, Callable[[], list[str]]] = {
+            "onboarding, shared": lambda: [bench.onboarding("shared")["executionArn"]],
+            "onboarding, dedicated": lambda: [bench.onboarding("dedicated", "dedicated")["executionArn"]],
+            "onboarding, refused (invalid)": lambda: [
+                bench.onboarding("invalid", admin={"email": "nope", "name": "X"})["executionArn"]
+            ],
+        }
+        tenant: dict[str, Any] = {}
+
+        def registration() -> list[str]:
+            tenant.update(bench.client.onboard(_onboarding_request(bench, "for-users")))
+            bench.measure_from_here()  # (the tenant's own onboarding is not this flow's)
+            request_id = f"{bench.run}-member"
+            bench.client.register_and_activate(
+                {
+                    "requestId": request_id,
+                    "tenantId": tenant["tenantId"],
+                    "email": f"m.{bench.run}@bench.example",
+                    "name": "Bench Member",
+                    "role": "Member",
+                }  # fmt: skip
+            )
+            return [bench.client.execution_arn("UserRegistrationStateMachineArn", f"register-{request_id}")]
+
+        flows["registration and activation"] = registration
+        flows["MFA detection, a violation"] = lambda: [_violation_caught(bench, tenant)]
+        print(
+            f"{'flow':<32} {'calls':>5} {'minimum':>7} {'invocations':>11} {'transitions':>11} {'wall s':>7} {'CPU s':>6}  calls"
+        )
+        results = {}
+        posted = {"registration and activation": 2, "MFA detection, a violation": 0}  # (its run started directly)
+        for label, flow in flows.items():
+            measured = bench.measured(flow, posted.get(label, 1))
+            results[label] = measured
+            print(
+                f"{label:<32} {sum(measured['calls'].values()):>5} {MINIMUM_CALLS.get(label, '-'):>7} "
+                f"{sum(measured['invocations'].values()):>11} {sum(measured['transitions'].values()):>11} "
+                f"{measured['wall']:>7.2f} {measured['cpu']:>6.2f}  {json.dumps(dict(sorted(measured['calls'].items())))}"
+            )
+        print("\nCost per 1,000 flows at list prices (USD; Cognito, priced per monthly active user, left out):")
+        print(f"{'flow':<32} {'Standard':>9} {'Express':>9} {'of which Lambda, DynamoDB, EventBridge':>40}")
+        for label, measured in results.items():
+            cost = _cost_per_thousand(measured)
+            print(f"{label:<32} {cost['standard']:>9.4f} {cost['express']:>9.4f} {cost['other']:>40.4f}")
+    finally:
+        bench.close()
+
+
+def _violation_caught(bench: _Flows, tenant: dict[str, Any]) -> str:
+    """A member whose admin requires MFA switches their authenticator off; the detection's compliance run (started
+    as a detection's starter starts it) revokes their sessions and switches it back on. Set up with the runtime's
+    internal client, so that nothing of the set-up is counted or detected."""
+    from tenantry_local.client import totp_code
+
+    member = bench.client.register_and_activate(
+        {
+            "requestId": f"{bench.run}-mfa",
+            "tenantId": tenant["tenantId"],
+            "email": f"mfa.{bench.run}@bench.example",
+            "name": "Bench Mfa",
+            "role": "Member",
+        }  # fmt: skip
+    )
+    cognito = bench.rt.client("cognito-idp", internal=True)
+    who = {"UserPoolId": tenant["userPoolId"], "Username": member["username"]}
+    cognito.admin_set_user_password(**who, Password="Correct-Horse-9", Permanent=True)
+    access = cognito.admin_initiate_auth(
+        **{k: v for k, v in who.items() if k == "UserPoolId"},
+        ClientId=tenant["appClientId"],
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": member["username"], "PASSWORD": "Correct-Horse-9"},
+    )["AuthenticationResult"]["AccessToken"]
+    bench.rt.cloudtrail.enabled = False  # (the authenticator's unsigned calls would be detected first)
+    try:
+        secret = cognito.associate_software_token(AccessToken=access)["SecretCode"]
+        cognito.verify_software_token(AccessToken=access, UserCode=totp_code(secret))
+        cognito.admin_update_user_attributes(**who, UserAttributes=[{"Name": "custom:mfa_required", "Value": "true"}])
+        cognito.admin_set_user_mfa_preference(**who, SoftwareTokenMfaSettings={"Enabled": False})
+        bench.measure_from_here()  # (the member's registration and set-up are not this flow's)
+        name = f"mfa-bench-{bench.run}"
+        bench.client.sfn.start_execution(
+            stateMachineArn=bench.rt.outputs["MfaComplianceStateMachineArn"],
+            name=name,
+            input=json.dumps({"userId": member["userId"], "detectedBy": "sweep", "detectionId": name, "cause": "bench"}),
+        )
+        return str(bench.client.wait_execution("MfaComplianceStateMachineArn", name)["executionArn"])
+    finally:
+        bench.rt.cloudtrail.enabled = True
+
+
+def _onboarding_request(bench: _Flows, label: str, isolation: str = "shared") -> dict[str, Any]:
+    return {
+        "requestId": f"{bench.run}-{label}",
+        "tenantName": f"Bench {label}",
+        "isolation": isolation,
+        "admin": {"email": f"{label}.{bench.run}@bench.example", "name": "Bench Admin"},
+    }
+
+
+def concurrency_figures(onboardings: int = 5 if SMOKE else 100, registrations: int = 10 if SMOKE else 500) -> None:
+    """Requests posted all at once: how many completed, were lost (no ending in time) or doubled (two
+    tenants for a request, two profiles for an email), and the throughput."""
+    bench = _Flows()
+    try:
+        ids = [f"{bench.run}-c{i}" for i in range(onboardings)]
+        began = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(
+                pool.map(
+                    lambda rid: bench.client.post("TenantOnboardingRequested", _onboarding_request(bench, rid.split("-")[-1])),
+                    ids,
+                )
+            )
+        ended = bench.client.wait_executions("TenantOnboardingStateMachineArn", [f"onboard-{i}" for i in ids], timeout=600)
+        wall = time.perf_counter() - began
+        tenants = bench.client.tenants(ids)
+        per_request = Counter(t["requestId"] for t in tenants)
+        succeeded = sum(1 for e in ended.values() if e["status"] == "SUCCEEDED")
+        print(
+            f"{onboardings} onboardings posted at once: {succeeded} completed, {onboardings - len(ended)} lost, "
+            f"{sum(1 for c in per_request.values() if c > 1)} doubled; {wall:.1f} s, {onboardings / wall:.2f} per second"
+        )
+        tenant = bench.client.onboard(_onboarding_request(bench, "regs"))
+        bench.rt.wait_settled()
+        rids = [f"{bench.run}-r{i}" for i in range(registrations)]
+        began = time.perf_counter()
+
+        def register(rid: str) -> None:
+            detail = {
+                "requestId": rid,
+                "tenantId": tenant["tenantId"],
+                "email": f"{rid}@bench.example",
+                "name": f"Member {rid}",
+                "role": "Member",
+            }
+            bench.client.post("UserRegistrationRequested", detail)
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(register, rids))
+        waiting = bench.client.wait_executions(
+            "UserRegistrationStateMachineArn",
+            [f"register-{r}" for r in rids],
+            waiting_in="IssueActivationCodeAndWait",
+            timeout=900,
+        )
+        wall = time.perf_counter() - began
+        parked = sum(1 for e in waiting.values() if e.get("state") == "IssueActivationCodeAndWait")
+        emails = Counter(p["email"]["S"] for p in _profiles_of(bench, tenant["tenantId"]) if p["role"]["S"] == "Member")
+        print(
+            f"{registrations} registrations posted at once: {parked} reached their activation code, "
+            f"{registrations - len(waiting)} lost, {sum(1 for c in emails.values() if c > 1)} doubled; "
+            f"{wall:.1f} s, {registrations / wall:.2f} per second"
+        )
+    finally:
+        bench.close()
+
+
+def _profiles_of(bench: _Flows, tenant_id: str) -> list[dict[str, Any]]:
+    """Every profile of the tenant, read whole (a bench may scan: it wants to see a doubled one)."""
+    pages = bench.client.ddb.get_paginator("scan").paginate(
+        TableName=bench.rt.outputs["TableName"],
+        FilterExpression="entity = :user AND tenantId = :tenant",
+        ExpressionAttributeValues={":user": {"S": "User"}, ":tenant": {"S": tenant_id}},
+    )
+    return [item for page in pages for item in page["Items"]]
+
+
+def runtime_cost_figures(at_once: int = 3 if SMOKE else 20) -> None:
+    """The local runtime's own cost: wall and CPU seconds (its process and its function workers) of one
+    onboarding alone, then of `at_once` posted together, as a ratio."""
+    bench = _Flows()
+    try:
+        bench.onboarding("warm-up")  # workers started: what follows measures warm flows
+        one = bench.measured(lambda: [bench.onboarding("alone")["executionArn"]])
+
+        def together() -> list[str]:
+            ids = [f"{bench.run}-t{i}" for i in range(at_once)]
+            for rid in ids:
+                bench.client.post("TenantOnboardingRequested", _onboarding_request(bench, rid.split("-")[-1]))
+            ended = bench.client.wait_executions("TenantOnboardingStateMachineArn", [f"onboard-{i}" for i in ids], timeout=600)
+            return [e["executionArn"] for e in ended.values()]
+
+        many = bench.measured(together)
+        print(f"one onboarding alone: {one['wall']:.2f} s wall, {one['cpu']:.2f} CPU-seconds")
+        print(
+            f"{at_once} onboardings posted at once: {many['wall']:.2f} s wall "
+            f"({many['wall'] / one['wall']:.1f} times one alone), "
+            f"{many['cpu']:.2f} CPU-seconds ({many['cpu'] / at_once:.2f} per onboarding)"
+        )
+    finally:
+        bench.close()
+
+
+if __name__ == "__main__":
+    for figures in (flow_figures, concurrency_figures, runtime_cost_figures):
+        figures()
