@@ -246,6 +246,95 @@ def _check_sfn_task_error_names() -> bool:
     )
 
 
+# 1f. Step Functions: moto parses a state machine's definition again (ANTLR, in Python) for every execution it
+#     starts: measured, half the runtime's CPU in 20 onboardings posted at once. The parse tree depends on the
+#     definition's text alone and is only read afterwards: it is kept, and each execution still gets components of
+#     its own from it (the preprocessor's output holds an execution's state, the tree does not).
+_PARSE_TREES_KEPT = 64
+
+
+def _patch_sfn_parses_each_definition_once() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original = AmazonStateLanguageParser.parse
+    trees: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        tree = trees.get(definition)
+        if tree is None:
+            program, tree = original(definition)  # (a definition that does not parse raises, and is not kept)
+            with lock:
+                if len(trees) >= _PARSE_TREES_KEPT:
+                    trees.clear()
+                trees[definition] = tree
+            return program, tree
+        return Preprocessor().visit(tree), tree
+
+    parse._tenantry = True  # type: ignore[attr-defined]
+    parse.__wrapped__ = original  # type: ignore[attr-defined]
+    AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+
+def _check_sfn_parses_each_definition_once() -> bool:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    return _marked(AmazonStateLanguageParser.parse, "_tenantry")
+
+
+# 1g. Step Functions: moto builds a new boto3 client for every task it runs (a copy of the session's whole event
+#     system each time), and a new JSONPath parser, yacc tables included, for every path it evaluates (EventBridge's
+#     input transformers too). Both depend on their arguments alone and are safe to share between threads: kept.
+#     With 1f and 8b, 20 onboardings posted at once went from 5.3 s and 7.0 CPU-seconds to 2.7 s and 3.9
+#     (the runtime's own process: 5.5 to 2.2 CPU-seconds; the rest is the function workers' cold starts).
+def _patch_sfn_keeps_clients_and_paths() -> None:
+    import functools
+    import sys
+
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+    make_client = boto_client.boto_client_for
+    clients: dict[tuple[str, str, bool, int], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        from moto.core.models import botocore_stubber
+        from moto.settings import moto_server_port
+
+        key = (region, service, bool(botocore_stubber.enabled), int(moto_server_port()))
+        client = clients.get(key)
+        if client is None:
+            with lock:
+                client = clients.get(key) or make_client(region=region, service=service, state_credentials=state_credentials)
+                clients[key] = client
+        return client
+
+    boto_client_for._tenantry = True  # type: ignore[attr-defined]
+    boto_client_for.__wrapped__ = make_client  # type: ignore[attr-defined]
+    # (imported by name into every task module: each module's name is replaced)
+    for module in list(sys.modules.values()):
+        if (getattr(module, "__name__", "") or "").startswith("moto.stepfunctions") and getattr(
+            module, "boto_client_for", None
+        ) is make_client:
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+    # (EventBridge's input transformers import it at each call: the package's own name is replaced too)
+    import jsonpath_ng.ext
+
+    jsonpath_ng.ext.parse = json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
+
+
+def _check_sfn_keeps_clients_and_paths() -> bool:
+    import jsonpath_ng.ext
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+    return (
+        _marked(boto_client.boto_client_for, "_tenantry")
+        and hasattr(json_path.parse, "cache_info")
+        and (jsonpath_ng.ext.parse is json_path.parse)
+    )
+
+
 # ---------------------------------------------------------------------------------------------------
 # 2. Step Functions: Wait states and Retry intervals on a time scale (the deployed definitions keep real
 #    intervals; offline, a 1 s retry interval with time_scale 0.01 waits 10 ms).
@@ -1033,6 +1122,33 @@ def _check_sfn_executes() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
+# 8b. The server's dispatcher finds the service of every request again: a listing of moto's package directory
+#     with a stat of each entry, then every service's URL patterns, under one lock that every request takes.
+#     The answer depends on the host alone: it is kept (measured: 20 onboardings at once spent a tenth of the
+#     runtime's CPU there; BENCHMARKS.md, "The local runtime's own cost").
+def _patch_dispatcher_remembers_backends() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        known = self.__dict__.setdefault("_tenantry_backends", {})
+        if host not in known:
+            known[host] = original(self, host)
+        return known[host]
+
+    get_backend_for_host._tenantry = True  # type: ignore[attr-defined]
+    get_backend_for_host.__wrapped__ = original  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+
+def _check_dispatcher_remembers_backends() -> bool:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    return _marked(DomainDispatcherApplication.get_backend_for_host, "_tenantry")
+
+
+# ---------------------------------------------------------------------------------------------------
 # 9. S3 event notifications to a function: S3 invokes it asynchronously, moto synchronously inside the upload
 #    request (the uploader would wait for the function, and see nothing of a failure only S3 should see).
 def _patch_s3_notifications_async() -> None:
@@ -1064,6 +1180,8 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     "sfn_stop_wakes_waiting_tasks": (_patch_sfn_stop_wakes_waiting_tasks, _check_sfn_stop_wakes_waiting_tasks),
     "sfn_task_calls_name_their_state": (_patch_sfn_task_calls_name_their_state, _check_sfn_task_calls_name_their_state),
     "sfn_task_error_names": (_patch_sfn_task_error_names, _check_sfn_task_error_names),
+    "sfn_parses_each_definition_once": (_patch_sfn_parses_each_definition_once, _check_sfn_parses_each_definition_once),
+    "sfn_keeps_clients_and_paths": (_patch_sfn_keeps_clients_and_paths, _check_sfn_keeps_clients_and_paths),
     "sfn_time_scale": (_patch_sfn_time_scale, _check_sfn_time_scale),
     "lambda_invoke_in_worker": (_patch_lambda_invoke, _check_lambda_invoke),
     "events_lambda_and_sfn_targets": (_patch_events_targets, _check_events_targets),
@@ -1082,6 +1200,7 @@ PATCHES: dict[str, tuple[Callable[[], None], Callable[[], bool]]] = {
     # S3 POST object uploads are held to their POST policy and signature (moto stores any): tenantry_local.s3_post_policy
     "s3_post_policy": (s3_post_policy.patch_moto, s3_post_policy.moto_is_patched),
     "s3_notifications_invoke_asynchronously": (_patch_s3_notifications_async, _check_s3_notifications_async),
+    "server_dispatcher_remembers_backends": (_patch_dispatcher_remembers_backends, _check_dispatcher_remembers_backends),
 }
 
 

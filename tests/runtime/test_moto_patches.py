@@ -158,6 +158,21 @@ def test_optimized_task_errors_are_named_like_aws_so_their_retriers_match(runtim
     assert errors == ["EventBridge.ThrottlingException", "DynamoDB.InternalServerErrorException"]
 
 
+
+def test_a_definition_is_parsed_once_and_each_execution_gets_components_of_its_own(runtime):
+    """moto parsed a definition (ANTLR, in Python) for every execution: half the runtime's CPU under load. The
+    parse tree is kept; the components an execution evaluates (which hold its state) are still its own."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"n": 1}, "End": True}}})
+    first_program, first_tree = AmazonStateLanguageParser.parse(definition)
+    second_program, second_tree = AmazonStateLanguageParser.parse(definition)
+    assert second_tree is first_tree and second_program is not first_program
+    assert json_path.parse("$.a.b") is json_path.parse("$.a.b")  # a JSONPath is parsed once too
+    described = [run_machine(runtime, json.loads(definition), {"i": i}) for i in range(2)]
+    assert [json.loads(d["output"]) for d in described] == [{"n": 1}, {"n": 1}]
+
 def test_wait_states_and_retries_run_on_the_time_scale(runtime):
     assert runtime.time_scale <= 0.01
     began = time.monotonic()
