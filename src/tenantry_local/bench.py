@@ -257,6 +257,7 @@ def startup_figures() -> None:
 SECTIONS = [
     ("Cold import of every function", "tenantry_local.bench", "cold_import_figures"),
     ("Cognito triggers", "tenantry_local.bench", "trigger_figures"),
+    ("First invocation", "tenantry_local.bench_flows", "first_invocation_figures"),
     ("Flows: AWS calls, state transitions and cost", "tenantry_local.bench_flows", "flow_figures"),
     ("Concurrent requests", "tenantry_local.bench_flows", "concurrency_figures"),
     ("The local runtime's own cost", "tenantry_local.bench_flows", "runtime_cost_figures"),

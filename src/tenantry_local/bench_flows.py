@@ -335,6 +335,78 @@ def concurrency_figures(onboardings: int = 5 if SMOKE else 100, registrations: i
         bench.close()
 
 
+# A first invocation as a whole process: the handler imported, its clients made, one event handled against the
+# local runtime; against `import boto3`, the same clients, and one call of the function's first kind.
+_FIRST_INVOCATION = """
+import json, sys, time, types
+began = time.perf_counter()
+import app
+context = types.SimpleNamespace(function_name="bench", memory_limit_in_mb=256, aws_request_id="bench",
+                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench")
+app.handler(json.loads(sys.argv[1]), context)
+print(time.perf_counter() - began)
+"""
+_BASELINE = """
+import json, sys, time
+began = time.perf_counter()
+import boto3
+clients = [boto3.client(service) for service in json.loads(sys.argv[1])]
+clients[0].get_item(TableName=sys.argv[2], Key={"PK": {"S": "BENCH"}, "SK": {"S": "BENCH"}})
+print(time.perf_counter() - began)
+"""
+
+
+def first_invocation_figures(runs: int = 1 if SMOKE else 5) -> None:
+    """Functions on the request and sign-in paths: the first invocation (import, clients, one event against the
+    local runtime), as a whole process, against `import boto3` with the same clients and one GetItem."""
+    import subprocess
+    import sys
+
+    from tenantry_local.lambdas import worker_base_env
+
+    bench = _Flows()
+    try:
+        tenant = bench.client.onboard(_onboarding_request(bench, "first"))
+        admin = next(p for p in _profiles_of(bench, tenant["tenantId"]) if p["role"]["S"] == "Admin")
+        sign_up = json.loads((PROJECT / "schemas" / "cognito" / "PreSignUp_AdminCreateUser.json").read_text())
+        sign_up["userPoolId"] = tenant["userPoolId"]
+        sign_up["request"]["userAttributes"]["custom:tenant_id"] = tenant["tenantId"]
+        request = _onboarding_request(bench, "first-again")
+        posted = {"version": "0", "id": "bench", "source": "bench.flows", "detail-type": "TenantOnboardingRequested"}
+        cases = [  # (function, event, the clients it makes)
+            ("PreSignUpFunction", sign_up, ["dynamodb"]),
+            ("StartWorkflowFunction", {**posted, "detail": request}, ["dynamodb", "stepfunctions", "events"]),
+            ("CheckMfaComplianceFunction", {"userId": admin["userId"]["S"]}, ["dynamodb", "cognito-idp"]),
+        ]
+        table = bench.rt.outputs["TableName"]
+
+        def seconds(code: str, cwd: Path, env: dict[str, str], *args: str) -> float:
+            answers = [
+                float(
+                    subprocess.run(
+                        [sys.executable, "-c", code, *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+                    )
+                    .stdout.strip()
+                    .splitlines()[-1]
+                )  # fmt: skip
+                for _ in range(runs)
+            ]
+            return sorted(answers)[len(answers) // 2]
+
+        print(f"each in a fresh process: from its first line to the end of the invocation (median of {runs})")
+        for logical_id, event, services in cases:
+            spec = bench.rt.lambdas.spec(bench.rt.provisioned.attributes[logical_id]["Ref"])  # (its deployed name)
+            env = {**os.environ, **worker_base_env(bench.rt.endpoint), **spec.environment}
+            first = seconds(_FIRST_INVOCATION, spec.code_dir, env, json.dumps(event))
+            baseline = seconds(_BASELINE, spec.code_dir, env, json.dumps(services), table)
+            print(
+                f"  {logical_id:<30} {first * 1000:6.0f} ms; import boto3 + {', '.join(services)} + one GetItem "
+                f"{baseline * 1000:6.0f} ms; ratio {first / baseline:.2f}"
+            )
+    finally:
+        bench.close()
+
+
 def _profiles_of(bench: _Flows, tenant_id: str) -> list[dict[str, Any]]:
     """Every profile of the tenant, read whole (a bench may scan: it wants to see a doubled one)."""
     pages = bench.client.ddb.get_paginator("scan").paginate(
