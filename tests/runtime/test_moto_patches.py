@@ -158,7 +158,6 @@ def test_optimized_task_errors_are_named_like_aws_so_their_retriers_match(runtim
     assert errors == ["EventBridge.ThrottlingException", "DynamoDB.InternalServerErrorException"]
 
 
-
 def test_a_definition_is_parsed_once_and_each_execution_gets_components_of_its_own(runtime):
     """moto parsed a definition (ANTLR, in Python) for every execution: half the runtime's CPU under load. The
     parse tree is kept; the components an execution evaluates (which hold its state) are still its own."""
@@ -172,6 +171,7 @@ def test_a_definition_is_parsed_once_and_each_execution_gets_components_of_its_o
     assert json_path.parse("$.a.b") is json_path.parse("$.a.b")  # a JSONPath is parsed once too
     described = [run_machine(runtime, json.loads(definition), {"i": i}) for i in range(2)]
     assert [json.loads(d["output"]) for d in described] == [{"n": 1}, {"n": 1}]
+
 
 def test_wait_states_and_retries_run_on_the_time_scale(runtime):
     assert runtime.time_scale <= 0.01
