@@ -3,6 +3,7 @@ serve them, and the latest calls with their request bodies (to count the calls m
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict, deque
 
@@ -13,11 +14,14 @@ class CallAccounting:
     def __init__(self, keep_recent: int = 20000) -> None:
         self.counts: Counter[str] = Counter()  # "service:Operation" -> calls
         self.seconds: defaultdict[str, float] = defaultdict(float)  # "service:Operation" -> seconds serving them
+        self.transacted: Counter[str] = Counter()  # "dynamodb:TransactWriteItems" -> items they named (priced per item)
         self.recent: deque[tuple[str, str]] = deque(maxlen=keep_recent)  # (operation, first 2,000 chars of the body)
 
     def __call__(self, call: ApiCall, proceed: Proceed) -> Response:
         self.counts[call.name] += 1
         self.recent.append((call.name, call.body[:2000]))
+        if call.name in ("dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"):
+            self.transacted[call.name] += _items_in(call.body)
         began = time.perf_counter()
         try:
             return proceed(call)
@@ -27,4 +31,12 @@ class CallAccounting:
     def clear(self) -> None:
         self.counts.clear()
         self.seconds.clear()
+        self.transacted.clear()
         self.recent.clear()
+
+
+def _items_in(body: str) -> int:
+    try:
+        return len(json.loads(body).get("TransactItems", []))
+    except (ValueError, AttributeError):
+        return 0

@@ -315,7 +315,8 @@ def main(argv: list[str]) -> int:
     header = (
         "# Benchmarks\n\n"
         f"Written by `make bench` (`python -m tenantry_local.bench`) on {when}, in {total / 60:.1f} minutes, on "
-        f"{machine()}. Every figure below was measured in that run; the local runtime's figures are the local "
+        f"{machine()}. Every figure below was measured in that run, but for the costs, which are estimated from the counts "
+        "measured at list prices, with the assumptions printed next to them. The local runtime's figures are the local "
         "runtime's (moto, one machine), not AWS's.\n\n"
     )
     (PROJECT / "BENCHMARKS.md").write_text(header + "\n".join(parts), encoding="utf-8")

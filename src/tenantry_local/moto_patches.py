@@ -295,14 +295,15 @@ def _patch_sfn_keeps_clients_and_paths() -> None:
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
     make_client = boto_client.boto_client_for
-    clients: dict[tuple[str, str, bool, int], Any] = {}
+    clients: dict[tuple[str, str, bool, int, str], Any] = {}
     lock = threading.Lock()
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         from moto.core.models import botocore_stubber
         from moto.settings import moto_server_port
 
-        key = (region, service, bool(botocore_stubber.enabled), int(moto_server_port()))
+        # (moto signs every task's call with fixed keys today; the credentials are in the key should that change)
+        key = (region, service, bool(botocore_stubber.enabled), int(moto_server_port()), repr(state_credentials))
         client = clients.get(key)
         if client is None:
             with lock:
@@ -676,22 +677,26 @@ def _tokens_from_refresh_token(backend: Any, client_id: str, refresh_token: str)
     if refresh_token in retired and time.time() >= retired[refresh_token]:
         pool.refresh_tokens.pop(refresh_token, None)
         raise JsonRESTError("RefreshTokenReuseException", "Refresh token has been used already")
-    # A global sign-out and a refresh do not interleave (the pool's lock): a successor written while a sign-out
-    # was nulling the user's tokens would outlive it, and a session Cognito revoked would go on refreshing.
-    with _token_lock(pool):
-        held = pool.refresh_tokens.get(refresh_token)
-        if held is None or held[0] != client_id:  # unknown, another client's, or signed out (moto keeps None)
-            raise NotAuthorizedError("Invalid Refresh Token")
-        access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
-        result = {"IdToken": id_token, "AccessToken": access_token, "ExpiresIn": expires_in, "TokenType": "Bearer"}
-        rotates, grace = _rotation(pool.clients[client_id])
-        if rotates:
+    held = pool.refresh_tokens.get(refresh_token)
+    if held is None or held[0] != client_id:  # unknown, another client's, or signed out (moto keeps None)
+        raise NotAuthorizedError("Invalid Refresh Token")
+    # (outside the lock: it runs the pre token generation trigger)
+    access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
+    result = {"IdToken": id_token, "AccessToken": access_token, "ExpiresIn": expires_in, "TokenType": "Bearer"}
+    rotates, grace = _rotation(pool.clients[client_id])
+    if rotates:
+        # A global sign-out and the successor's writing do not interleave (the pool's lock): a successor written
+        # while a sign-out nulled the user's tokens would outlive it, and a revoked session would go on refreshing.
+        # Written only if the token refreshed is still good once the lock is held.
+        with _token_lock(pool):
+            if pool.refresh_tokens.get(refresh_token) is None:
+                raise NotAuthorizedError("Invalid Refresh Token")
             # written here, not with create_refresh_token: that one is a sign-in (the post authentication trigger)
             successor = secrets.token_urlsafe(32)
             pool.refresh_tokens[successor] = held
             # (from its first use only: reusing it in its grace period does not extend it; on the time scale)
             retired.setdefault(refresh_token, time.time() + grace * _time_scale())
-            result["RefreshToken"] = successor
+        result["RefreshToken"] = successor
     return {"AuthenticationResult": result}
 
 
@@ -1134,6 +1139,8 @@ def _patch_dispatcher_remembers_backends() -> None:
     def get_backend_for_host(self: Any, host: str | None) -> Any:
         known = self.__dict__.setdefault("_tenantry_backends", {})
         if host not in known:
+            if len(known) >= 256:  # (keyed on the Host header: any client may send any)
+                known.clear()
             known[host] = original(self, host)
         return known[host]
 

@@ -9,13 +9,16 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tenantry_ops.stack import Stack
 
 READ_PREFIX = "archive-read-"  # the replays the ArchiveReadsRule matches (its pattern: replay-name prefix)
 DONE = ("COMPLETED", "FAILED", "CANCELLED")
+# Step Functions refuses an execution's name again for 90 days, which is what makes a replayed request a duplicate:
+# a window older than that could run old requests again (an MFA change has no other guard).
+SAFE_REPLAY_DAYS = 89
 
 
 class ReplayFailed(RuntimeError):
@@ -32,7 +35,13 @@ def replay(
     timeout: float = 3600.0,
 ) -> dict[str, Any]:
     """Replay the archived events of [since, until] to the bus (to every rule, or only to `rules`); wait for the
-    replay to end. Its description; ReplayFailed if it failed or was cancelled."""
+    replay to end. Its description; ReplayFailed if it failed or was cancelled. A replay to the consumers of a
+    window that starts more than SAFE_REPLAY_DAYS ago is refused (ValueError)."""
+    if not rules and since < datetime.now(UTC) - timedelta(days=SAFE_REPLAY_DAYS):
+        raise ValueError(
+            f"--since is more than {SAFE_REPLAY_DAYS} days ago: Step Functions no longer refuses those requests' "
+            "execution names, so a replay could run them again"
+        )
     events = stack.client("events")
     name = name or f"replay-{uuid.uuid4().hex[:12]}"
     bus_arn = events.describe_event_bus(Name=stack.output("EventBusName"))["Arn"]
@@ -74,14 +83,18 @@ def read_events(
     """The archived events of [since, until], oldest first; with `tenant`, those whose detail names the tenant
     or one of `request_ids` (the requests that made or ended it, which name no tenant id yet)."""
     name = f"{READ_PREFIX}{uuid.uuid4().hex[:12]}"
+    started_ms = int(time.time() * 1000) - 60_000
     replay(stack, since, until, name=name, rules=[stack.output("ArchiveReadsRuleArn")], progress=progress)
-    # The replay has ended; its events reach the log group a little later: read until none comes for a while
+    # The replay has ended; its events reach the log group a little later (on AWS, seconds): read until none has
+    # come for a while
+    if stack.endpoint_url is None:
+        quiet_seconds = max(quiet_seconds, 20.0)
     logs, group = stack.client("logs"), stack.output("ArchiveReadsLogGroupName")
     found: dict[str, dict[str, Any]] = {}
     quiet_since = time.monotonic()
     while time.monotonic() - quiet_since < quiet_seconds:
         before = len(found)
-        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=started_ms)
         for page in pages:
             for line in page["events"]:
                 event = json.loads(line["message"])

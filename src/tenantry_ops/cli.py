@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from tenantry_ops.stack import Stack, StackNotFound
+    from tenantry_ops.archive import ReplayFailed
+    from tenantry_ops.stack import NotFound, Stack, StackNotFound
 
     try:
         if args.profile or args.region or args.stack:
@@ -105,13 +106,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             stack = Stack.local(args.endpoint_url)
         return COMMANDS[args.command](stack, args)
-    except StackNotFound as error:
-        print(f"tenantry: {error}", file=sys.stderr)
-        return UNREACHABLE
-    except LookupError as error:  # an execution, a tenant, a workflow or a source that does not exist
+    except NotFound as error:  # an execution, a tenant, a workflow, a source or an output that does not exist
         print(f"tenantry: {error.args[0] if error.args else error}", file=sys.stderr)
         return NOT_FOUND
-    except (ClientError, BotoCoreError) as error:
+    except ValueError as error:  # a request Tenantry refuses (a grant out of shape, a replay window too old)
+        print(f"tenantry: {error}", file=sys.stderr)
+        return USAGE
+    except ReplayFailed as error:
+        print(f"tenantry: {error}", file=sys.stderr)
+        return REPLAY_FAILED
+    except (StackNotFound, ClientError, BotoCoreError) as error:
         print(f"tenantry: {error}", file=sys.stderr)
         return UNREACHABLE
 
@@ -219,34 +223,27 @@ def _event_rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def replay_command(stack: Any, args: argparse.Namespace) -> int:
-    from tenantry_ops.archive import ReplayFailed, replay
+    from tenantry_ops.archive import replay
 
-    try:
-        done = replay(stack, args.since, args.until, args.name, progress=_progress)
-    except ReplayFailed as error:
-        print(f"tenantry: {error}", file=sys.stderr)
-        return REPLAY_FAILED
+    done = replay(stack, args.since, args.until, args.name, progress=_progress)
     emit(args, [done], ("replay", "state", "since", "until"))
     return 0
 
 
 def sources_command(stack: Any, args: argparse.Namespace) -> int:
     from tenantry.sources import REQUEST_TYPES, SourceRegistry
+    from tenantry_ops.stack import NotFound
 
     registry = SourceRegistry(stack.output("TableName"), stack.client("dynamodb"))
     if args.sources_command == "grant":
         types = REQUEST_TYPES if args.requests == "all" else [t.strip() for t in args.requests.split(",") if t.strip()]
-        try:
-            given = registry.grant(args.source, types, [t.strip() for t in args.tenants.split(",") if t.strip()], args.by)
-        except ValueError as error:
-            print(f"tenantry: {error}", file=sys.stderr)
-            return USAGE
+        given = registry.grant(args.source, types, [t.strip() for t in args.tenants.split(",") if t.strip()], args.by)
         rows: list[dict[str, Any]] = [
             {"source": given.source, "requestTypes": sorted(given.request_types), "tenants": sorted(given.tenants)}
         ]
     elif args.sources_command == "revoke":
         if not registry.revoke(args.source):
-            raise LookupError(f"source {args.source} was not registered")
+            raise NotFound(f"source {args.source} was not registered")
         rows = [{"source": args.source, "revoked": True}]
     else:
         rows = [

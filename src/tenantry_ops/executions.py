@@ -8,24 +8,36 @@ import re
 from datetime import datetime
 from typing import Any
 
-from tenantry_ops.stack import Stack
+from tenantry_ops.stack import NotFound, Stack
 from tenantry_ops.workflow_graph import layout
 
-# Fields whose values are secrets (activation codes, task tokens, passwords, sessions): never printed
-SECRET_KEY = re.compile(r"(?i)code|token|password|secret|session")
+# Fields whose values are secrets (activation codes, task tokens, passwords, sessions, secret codes): never printed.
+# A name ending so is one (code, taskToken, NewPassword, Session, SecretCode); these few are not.
+SECRET_KEY = re.compile(r"(?i)(code|token|tokens|password|secret|session)$")
+NOT_SECRET = frozenset({"errorcode", "statuscode", "httpstatuscode", "reasoncode", "tokentype"})
 MASK = "***"
+# In text (an error's cause that quotes a state's input): "<secret-named key>": "<value>"
+SECRET_IN_TEXT = re.compile(r'("\w*(?:[Cc]ode|[Tt]oken|[Pp]assword|[Ss]ecret|[Ss]ession)\\?"\s*:\s*\\?")[^"\\]*')
+# DescribeExecution history is read for at most this many executions per workflow when a filter needs inputs
+SCANNED_PER_WORKFLOW = 1000
 
 
-class ExecutionNotFound(LookupError):
+class ExecutionNotFound(NotFound):
     pass
 
 
+def is_secret(key: str) -> bool:
+    return bool(SECRET_KEY.search(key)) and key.lower() not in NOT_SECRET
+
+
 def masked(value: Any) -> Any:
-    """`value` with the value of every secret-named field replaced by MASK (at any depth)."""
+    """`value` with the value of every secret-named field replaced by MASK (at any depth, and inside text)."""
     if isinstance(value, dict):
-        return {k: MASK if SECRET_KEY.search(k) and v not in (None, "") else masked(v) for k, v in value.items()}
+        return {k: MASK if is_secret(k) and v not in (None, "") else masked(v) for k, v in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
+    if isinstance(value, str):
+        return SECRET_IN_TEXT.sub(lambda match: match.group(1) + MASK, value)
     return value
 
 
@@ -63,10 +75,13 @@ def list_executions(
     for name, arn in workflows.items():
         if workflow and name != workflow:
             continue
-        found = 0
+        found = scanned = 0
         pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, **({"statusFilter": status} if status else {}))
         for execution in (e for page in pages for e in page["executions"]):
             if since and execution["startDate"] < since:
+                break
+            scanned += 1
+            if scanned > SCANNED_PER_WORKFLOW:  # (a filter on inputs reads each one: --since narrows it)
                 break
             if tenant or (request and not execution["name"].endswith(f"-{request}")):
                 described = sfn.describe_execution(executionArn=execution["executionArn"])
@@ -145,9 +160,9 @@ def execution_story(stack: Stack, name: str, workflow: str | None = None) -> dic
         else:
             failure = next((v for k, v in event.items() if k.endswith("FailedEventDetails") and isinstance(v, dict)), None)
             if failure and states:
-                states[-1]["error"] = {"error": failure.get("error"), "cause": failure.get("cause")}
+                states[-1]["error"] = {"error": failure.get("error"), "cause": masked(failure.get("cause"))}
             if event["type"] in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
-                error = {"error": (failure or {}).get("error", event["type"]), "cause": (failure or {}).get("cause")}
+                error = {"error": (failure or {}).get("error", event["type"]), "cause": masked((failure or {}).get("cause"))}
     return {
         "workflow": workflow,
         "name": described["name"],

@@ -12,8 +12,12 @@ LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 STATE_MACHINE_OUTPUT = "StateMachineArn"
 
 
-class StackNotFound(LookupError):
-    """No local runtime answers at the endpoint, or no such stack is deployed."""
+class NotFound(LookupError):
+    """What the operator asked for does not exist (exit code 1)."""
+
+
+class StackNotFound(Exception):
+    """No local runtime answers at the endpoint, or the deployed stack cannot be read (exit code 3)."""
 
 
 @dataclass
@@ -40,10 +44,15 @@ class Stack:
         import boto3
 
         session = boto3.Session(profile_name=profile, region_name=region)
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             described = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
-        except session.client("cloudformation").exceptions.ClientError as error:
-            raise StackNotFound(f"no stack {stack_name}: {error}") from error
+        except ClientError as error:
+            missing = error.response.get("Error", {}).get("Code") == "ValidationError"  # (CloudFormation's "does not exist")
+            raise StackNotFound(f"no stack {stack_name}" if missing else f"cannot read stack {stack_name}: {error}") from error
+        except BotoCoreError as error:  # no credentials, no region, no network
+            raise StackNotFound(f"cannot read stack {stack_name}: {error}") from error
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         return cls(outputs, session.region_name or "us-east-1", profile=profile)
 

@@ -8,12 +8,12 @@ from typing import Any
 from tenantry import keys
 from tenantry.adapters.dynamodb import from_item, to_item
 from tenantry_ops.executions import list_executions, masked
-from tenantry_ops.stack import Stack
+from tenantry_ops.stack import NotFound, Stack
 
 BATCH = 100  # BatchGetItem's largest request
 
 
-class TenantNotFound(LookupError):
+class TenantNotFound(NotFound):
     pass
 
 

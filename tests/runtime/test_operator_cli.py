@@ -121,15 +121,16 @@ def test_a_tenants_story(runtime, capsys, tenant_with_a_member):
     assert f"register-{member['requestId']}" in names and any(n.startswith("onboard-") for n in names)
 
 
-def test_a_tenants_events_come_from_the_archive_with_codes_masked(runtime, capsys, tenant_with_a_member):
+def test_a_tenants_events_come_from_the_archive_without_activation_codes(runtime, capsys, tenant_with_a_member):
     tenant, member = tenant_with_a_member
     code, events = tenantry_cli(runtime, capsys, "events", "--tenant", tenant["tenantId"], "--since", "30m")
     assert code == 0
     types = [e["detail-type"] for e in events]
     assert {"TenantOnboardingRequested", "TenantOnboarded", "UserRegistrationRequested", "UserActivated"} <= set(types)
     assert types.index("TenantOnboardingRequested") < types.index("TenantOnboarded")
-    issued = [e for e in events if e["detail-type"] == "UserActivationCodeIssued" and e["detail"]["userId"] == member["userId"]]
-    assert issued and issued[0]["detail"]["code"] == "***"
+    # the one event that carries a secret is never archived: an activation code stored for a year, or replayed
+    assert "UserActivationCodeIssued" not in types and "UserActivated" in types
+    assert member["userId"] in {e["detail"].get("userId") for e in events}
     assert all(e["detail"].get("tenantId") in (tenant["tenantId"], None) for e in events)
 
 
@@ -150,6 +151,8 @@ def test_exit_codes_scripts_can_rely_on(runtime, capsys):
     assert tenantry_cli(runtime, capsys, "tenant", "tnt-no-such-tenant")[0] == 1
     assert tenantry_cli(runtime, capsys, "executions", "--workflow", "NoSuchWorkflow")[0] == 1
     assert main(["executions", "--endpoint-url", "http://127.0.0.1:9", "--json"]) == 3  # nothing listens there
+    # a replay to the consumers of a window older than Step Functions' 90 days of execution names: refused
+    assert tenantry_cli(runtime, capsys, "replay", "--since", "100d", "--until", "99d")[0] == 2
     with pytest.raises(SystemExit) as usage:
         main(["executions", "--since", "yesterday-ish"])
     assert usage.value.code == 2

@@ -13,6 +13,10 @@ def test_secret_named_fields_are_masked_at_any_depth_and_nothing_else_is():
         "challenges": [{"session": "s-1", "name": "SOFTWARE_TOKEN_MFA"}, {"NewPassword": "Correct-Horse-9"}],
         "refreshToken": None,
         "accessCode": "",
+        "errorCode": "UsernameExistsException",
+        "sessionsRevokedAt": "2026-11-24T09:41:07Z",
+        "TokenType": "Bearer",
+        "cause": 'Task failed: {"taskToken": "AAAAKgAAAAIAAAAA", "userId": "u-1"}',
     }
     assert masked(value) == {
         "requestId": "r-1",
@@ -21,4 +25,8 @@ def test_secret_named_fields_are_masked_at_any_depth_and_nothing_else_is():
         "challenges": [{"session": MASK, "name": "SOFTWARE_TOKEN_MFA"}, {"NewPassword": MASK}],
         "refreshToken": None,  # nothing to hide: shown as it is
         "accessCode": "",
+        "errorCode": "UsernameExistsException",  # names that end like a secret's but are none
+        "sessionsRevokedAt": "2026-11-24T09:41:07Z",
+        "TokenType": "Bearer",
+        "cause": 'Task failed: {"taskToken": "***", "userId": "u-1"}',  # a secret quoted in an error's text
     }
