@@ -70,6 +70,13 @@ MINIMUM_CALLS: dict[str, int] = {
     # lock); the lock; the detection's claim; AdminUserGlobalSignOut; the revocation time; the authenticator back
     # on; the two events (one PutEvents); the lock released
     "MFA detection, a violation": 14,
+    # StartExecution; prepare (the profile, the tenant, AdminGetUser); switching TOTP on (refused: none set up);
+    # the attribute; the profile; MfaRequirementChanged from the stream; its own check (StartExecution, the
+    # profile, the tenant, AdminGetUser)
+    "MFA requirement change": 12,
+    # StartExecution; the tenant; marked OFFBOARDING; its users (ListUsers, the index); per user AdminDisableUser,
+    # AdminUserGlobalSignOut and AdminDeleteUser; marked OFFBOARDED (one transaction); TenantOffboarded
+    "offboarding, shared (2 users)": 13,
 }
 
 
@@ -202,6 +209,8 @@ def flow_figures() -> None:
             return [bench.client.execution_arn("UserRegistrationStateMachineArn", f"register-{request_id}")]
 
         flows["registration and activation"] = registration
+        flows["MFA requirement change"] = lambda: _mfa_change(bench, tenant)
+        flows["offboarding, shared (2 users)"] = lambda: _offboarding(bench)
         flows["MFA detection, a violation"] = lambda: [_violation_caught(bench, tenant)]
         print(
             "wall: the flow from its request to its last outcome; calls: the time the runtime took to serve the flow's "
@@ -231,6 +240,49 @@ def flow_figures() -> None:
             print(f"{label:<32} {cost['standard']:>9.4f} {cost['express']:>9.4f} {cost['other']:>40.4f}")
     finally:
         bench.close()
+
+
+def _mfa_change(bench: _Flows, tenant: dict[str, Any]) -> list[str]:
+    """An admin's request that a member (no authenticator yet) use MFA: the change, and the check it starts."""
+    from datetime import UTC, datetime
+
+    member = bench.client.register_and_activate(
+        {
+            "requestId": f"{bench.run}-change",
+            "tenantId": tenant["tenantId"],
+            "email": f"change.{bench.run}@bench.example",
+            "name": "Bench Change",
+            "role": "Member",
+        }  # fmt: skip
+    )
+    bench.measure_from_here()
+    started = datetime.now(UTC)
+    request_id = f"{bench.run}-mfa-change"
+    change = {"requestId": request_id, "tenantId": tenant["tenantId"], "userId": member["userId"], "required": True}
+    bench.client.post("MfaRequirementChangeRequested", change)
+    arns = [bench.client.wait_execution("MfaRequirementChangeStateMachineArn", f"mfa-change-{request_id}")["executionArn"]]
+    bench.rt.wait_settled()
+    bench.client.wait_idle("MfaComplianceStateMachineArn")
+    checks = bench.client.sfn.list_executions(stateMachineArn=bench.rt.outputs["MfaComplianceStateMachineArn"])["executions"]
+    return arns + [e["executionArn"] for e in checks if e["startDate"] >= started]
+
+
+def _offboarding(bench: _Flows) -> list[str]:
+    """A shared tenant with its admin and one member, offboarded."""
+    leaving = bench.client.onboard(_onboarding_request(bench, "leaving"))
+    bench.client.register_and_activate(
+        {
+            "requestId": f"{bench.run}-leaving-member",
+            "tenantId": leaving["tenantId"],
+            "email": f"member.leaving.{bench.run}@bench.example",
+            "name": "Bench Leaving",
+            "role": "Member",
+        }  # fmt: skip
+    )
+    bench.measure_from_here()
+    request_id = f"{bench.run}-off"
+    bench.client.post("TenantOffboardingRequested", {"requestId": request_id, "tenantId": leaving["tenantId"]})
+    return [bench.client.wait_execution("TenantOffboardingStateMachineArn", f"offboard-{request_id}")["executionArn"]]
 
 
 def _violation_caught(bench: _Flows, tenant: dict[str, Any]) -> str:
