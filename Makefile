@@ -11,7 +11,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
-	@echo "make test   - ruff, mypy, sam validate --lint, asl-validator, and every test"
+	@echo "make test   - ruff, mypy, sam validate --lint, asl-validator, every test, and make bench-smoke"
 	@echo "make definitions - regenerate statemachines/*.asl.json from statemachines/src/*.asl.yaml"
 	@echo "make openapi - regenerate docs/openapi.json from the Identity API's routes"
 	@echo "make docs   - regenerate docs/events.md and docs/statemachines/*.svg from the schemas and definitions"
