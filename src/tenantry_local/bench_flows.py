@@ -113,12 +113,7 @@ class _Flows:
         self.rt.stop()
 
     def onboarding(self, label: str, isolation: str = "shared", **change: Any) -> dict[str, Any]:
-        detail = {
-            "requestId": f"{self.run}-{label}",
-            "tenantName": f"Bench {label}",
-            "isolation": isolation,
-            "admin": {"email": f"{label}.{self.run}@bench.example", "name": "Bench Admin"},
-        } | change
+        detail = _onboarding_request(self, label, isolation) | change
         self.client.post("TenantOnboardingRequested", detail)
         return self.client.wait_execution("TenantOnboardingStateMachineArn", f"onboard-{detail['requestId']}")
 

@@ -199,10 +199,9 @@ def events_command(stack: Any, args: argparse.Namespace) -> int:
 
 def _events_of(stack: Any, tenant: str | None, record: dict[str, Any], since: datetime, until: datetime) -> list[dict[str, Any]]:
     from tenantry_ops.archive import read_events
-
-    requests = frozenset(str(record[k]) for k in ("requestId", "offboardingRequestId") if record.get(k))
     from tenantry_ops.executions import masked
 
+    requests = frozenset(str(record[k]) for k in ("requestId", "offboardingRequestId") if record.get(k))
     return [masked(e) for e in read_events(stack, since, until, tenant, requests, progress=_progress)]
 
 

@@ -70,12 +70,12 @@ def test_what_happened_to_a_request_and_what_was_undone(runtime, capsys, failed_
 
 def secret_values(value, path=""):
     """(path, value) of every secret-named field that holds a value."""
-    from tenantry_ops.executions import SECRET_KEY
+    from tenantry_ops.executions import is_secret
 
     found = []
     if isinstance(value, dict):
         for key, item in value.items():
-            if SECRET_KEY.search(key) and isinstance(item, str) and item:
+            if is_secret(key) and isinstance(item, str) and item:
                 found.append((f"{path}.{key}", item))
             else:
                 found += secret_values(item, f"{path}.{key}")
