@@ -1,6 +1,6 @@
 """`make bench`'s figures for whole flows on the local runtime: AWS calls, state transitions and function
-invocations of each flow next to the written minimum, their cost at list prices (Step Functions Standard and
-Express compared per workflow), concurrent onboardings and registrations (completed, lost, doubled,
+invocations of each flow next to the written minimum, its wall time against the same calls made directly
+(bench_direct), their cost at list prices (Step Functions Standard and Express compared per workflow), concurrent onboardings and registrations (completed, lost, doubled,
 throughput), and the local runtime's own cost (CPU seconds per flow across its processes; 20 onboardings at
 once against one alone). Each function prints its figures; `tenantry_local.bench` runs each in a process of
 its own and writes them to BENCHMARKS.md. With BENCH_SMOKE=1 every size is the smallest that still runs it."""
@@ -70,6 +70,8 @@ MINIMUM_CALLS: dict[str, int] = {
     # lock); the lock; the detection's claim; AdminUserGlobalSignOut; the revocation time; the authenticator back
     # on; the two events (one PutEvents); the lock released
     "MFA detection, a violation": 14,
+    # StartExecution (the detection's starter); the profile, the tenant, AdminGetUser
+    "MFA detection, compliant": 4,
     # StartExecution; prepare (the profile, the tenant, AdminGetUser); switching TOTP on (refused: none set up);
     # the attribute; the profile; MfaRequirementChanged from the stream; its own check (StartExecution, the
     # profile, the tenant, AdminGetUser)
@@ -108,6 +110,11 @@ class _Flows:
         self.run = self.client.request_id("b")
         self._invoked: Counter[str] = Counter()
         self._cpu = self._began = 0.0
+        self._known: set[str] = set()  # identifiers the runtime held when the flow began
+        self._sinks: dict[str, str] | None = None  # where replayed calls start nothing (bench_direct)
+        # a flow that ends what existed before it (offboarding) names a twin for its replay to end instead
+        self.replay_onto: dict[str, str] = {}
+        self.named: tuple[str, int] | None = None  # a flow's label and minimum, where it knows them only once run
 
     def close(self) -> None:
         self.rt.stop()
@@ -119,34 +126,62 @@ class _Flows:
 
     def measure_from_here(self) -> None:
         """What a flow counts starts now (a flow calls it again after a set-up of its own that is not the flow)."""
+        from tenantry_local.bench_direct import known_identifiers
+
         self.rt.wait_settled()
+        self._known = known_identifiers(self.rt, self.run)  # (what the flow's replay must not renew)
         self.rt.calls.clear()
+        self.rt.calls.captured = []
         self._invoked = Counter(self.rt.lambdas.invocations)
         self._cpu, self._began = _cpu_seconds(), time.perf_counter()
 
-    def measured(self, flow: Callable[[], list[str]], posted: int = 1) -> dict[str, Any]:
+    def measured(self, flow: Callable[[], list[str]], posted: int = 1, direct: bool = True) -> dict[str, Any]:
         """One flow alone: its AWS calls, function invocations, state transitions (of the executions it names),
-        wall time and CPU seconds across the runtime's processes."""
+        wall time and CPU seconds across the runtime's processes; with `direct`, its calls sent again directly."""
         self.measure_from_here()
         arns = flow()
         self.rt.wait_settled()
         wall, cpu = time.perf_counter() - self._began, _cpu_seconds() - self._cpu
+        captured, self.rt.calls.captured = self.rt.calls.captured, None
         calls = {k: v for k, v in self.rt.calls.counts.items() if k not in NOT_THE_FLOWS and v}
-        served = sum(seconds for k, seconds in self.rt.calls.seconds.items() if k in calls)
         calls["events:PutEvents"] = calls.get("events:PutEvents", 0) - posted  # the bench's own requests
         calls = {k: v for k, v in calls.items() if v > 0}
         invoked = Counter(self.rt.lambdas.invocations)
         invoked.subtract(self._invoked)
         transitions = {arn.split(":")[-2]: len(self.client.states(arn)) for arn in arns}
+        transacted = dict(self.rt.calls.transacted)  # items named by its transactions (each priced twice)
         return {
             "calls": calls,
             "invocations": {k: v for k, v in invoked.items() if v > 0},
             "transitions": transitions,
             "wall": wall,
             "cpu": cpu,
-            "served": served,  # the time the runtime took to serve the flow's own AWS calls, one after another
-            "transacted": dict(self.rt.calls.transacted),  # items named by its transactions (each priced twice)
+            "transacted": transacted,
+            "direct": self._made_directly([c for c in captured if self._the_flows(c)]) if direct else None,
         }
+
+    def _the_flows(self, captured: Any) -> bool:
+        """A call of the flow's own, not the bench's (its waits, its own requests posted)."""
+        call = captured.call
+        if call.name in NOT_THE_FLOWS:
+            return False
+        if call.name == "events:PutEvents":
+            return any(entry.get("Source") != self.client.source for entry in json.loads(call.body)["Entries"])
+        return True
+
+    def _made_directly(self, captured: list[Any]) -> Any:
+        """The flow's calls sent again, directly (tenantry_local.bench_direct); CloudTrail's emulation is off
+        meanwhile, so that the replay's Cognito calls start no detection."""
+        from tenantry_local.bench_direct import make_sinks, replay
+
+        self._sinks = self._sinks or make_sinks(self.rt)
+        self.rt.cloudtrail.enabled = False
+        try:
+            return replay(self.rt, captured, self._known, self.run, self._sinks, self.replay_onto)
+        finally:
+            self.replay_onto = {}
+            self.rt.cloudtrail.enabled = True
+            self.rt.wait_settled()  # (what the replay's writes stream out, before the next flow)
 
 
 def _cost_per_thousand(measured: dict[str, Any], memory_mb: int = 256, seconds_per_invocation: float = 0.05) -> dict[str, float]:
@@ -207,22 +242,52 @@ def flow_figures() -> None:
         flows["MFA requirement change"] = lambda: _mfa_change(bench, tenant)
         flows["offboarding, shared (2 users)"] = lambda: _offboarding(bench)
         flows["MFA detection, a violation"] = lambda: [_violation_caught(bench, tenant)]
+
+        def compliant() -> list[str]:
+            # the first check after a violation also records the member's state again: the second is the usual one
+            _compliance_run(bench, tenant["mfaMember"], f"mfa-bench-{bench.run}-after")
+            bench.measure_from_here()
+            return [_compliance_run(bench, tenant["mfaMember"], f"mfa-bench-{bench.run}-again")]
+
+        flows["MFA detection, compliant"] = compliant
+        flows[SWEEP] = lambda: _sweep(bench)
+        if not SMOKE:  # a first pass, not measured, starts every function's worker: the figures are of warm flows
+            for flow in flows.values():
+                flow()
+            bench.rt.wait_settled()
+            bench.run, bench.named = bench.client.request_id("b"), None
         print(
-            "wall: the flow from its request to its last outcome; calls: the time the runtime took to serve the flow's "
-            "own AWS calls, one after another (as if made directly, without the workflow, functions and events between them)"
+            "each flow measured "
+            + (
+                "on a fresh runtime, its functions started cold"
+                if SMOKE
+                else "on its second run (the first, not measured, started its functions)"
+            )
+        )
+        print(
+            "wall: the flow from its request to its last outcome; direct: the same calls sent again against the same "
+            "runtime, one after another from one client, without the workflow, functions and events between them (its "
+            "new tenants, users and requests renewed; StartExecution sent to a one-state machine and PutEvents to a bus "
+            "without rules, so that they start nothing); refused: those of them the runtime refused, by error"
         )
         columns = f"{'flow':<32} {'calls':>5} {'minimum':>7} {'invocations':>11} {'transitions':>11} {'wall s':>7}"
-        print(f"{columns} {'calls s':>7} {'ratio':>6} {'CPU s':>6}  calls")
+        print(f"{columns} {'direct s':>8} {'ratio':>6} {'CPU s':>6}  calls; refused")
         results = {}
-        posted = {"registration and activation": 2, "MFA detection, a violation": 0}  # (its run started directly)
-        for label, flow in flows.items():
-            measured = bench.measured(flow, posted.get(label, 1))
-            results[label] = measured
+        # the bench's own requests posted (a compliance run or a sweep is started directly, as its starter would)
+        posted = {"registration and activation": 2, "MFA detection, a violation": 0, "MFA detection, compliant": 0, SWEEP: 0}
+        for name, flow in flows.items():
+            measured = bench.measured(flow, posted.get(name, 1))
+            named: tuple[str, int | str] = bench.named or (name, MINIMUM_CALLS.get(name, "-"))  # (the sweep names itself)
+            (label, minimum), bench.named = named, None
+            results[label], direct = measured, measured["direct"]
+            if direct.sent != sum(measured["calls"].values()):  # (the replay must be of the calls counted)
+                raise AssertionError(f"{label}: {direct.sent} calls sent again, {sum(measured['calls'].values())} counted")
             print(
-                f"{label:<32} {sum(measured['calls'].values()):>5} {MINIMUM_CALLS.get(label, '-'):>7} "
+                f"{label:<32} {sum(measured['calls'].values()):>5} {minimum:>7} "
                 f"{sum(measured['invocations'].values()):>11} {sum(measured['transitions'].values()):>11} "
-                f"{measured['wall']:>7.2f} {measured['served']:>7.2f} {measured['wall'] / max(measured['served'], 1e-6):>6.1f} "
-                f"{measured['cpu']:>6.2f}  {json.dumps(dict(sorted(measured['calls'].items())))}"
+                f"{measured['wall']:>7.2f} {direct.seconds:>8.3f} {measured['wall'] / max(direct.seconds, 1e-6):>6.1f} "
+                f"{measured['cpu']:>6.2f}  {json.dumps(dict(sorted(measured['calls'].items())))}; "
+                f"{json.dumps(dict(sorted(direct.refused.items()))) if direct.refused else 'none'}"
             )
         print(
             "\nCost per 1,000 flows, estimated at list prices (USD) from the counts above: each Lambda invocation taken as "
@@ -263,17 +328,28 @@ def _mfa_change(bench: _Flows, tenant: dict[str, Any]) -> list[str]:
 
 
 def _offboarding(bench: _Flows) -> list[str]:
-    """A shared tenant with its admin and one member, offboarded."""
-    leaving = bench.client.onboard(_onboarding_request(bench, "leaving"))
-    bench.client.register_and_activate(
-        {
-            "requestId": f"{bench.run}-leaving-member",
-            "tenantId": leaving["tenantId"],
-            "email": f"member.leaving.{bench.run}@bench.example",
-            "name": "Bench Leaving",
-            "role": "Member",
-        }  # fmt: skip
-    )
+    """A shared tenant with its admin and one member, offboarded. Its twin, set up alike, is what the replay of the
+    offboarding's calls ends (the tenant and users the flow ended are gone by then)."""
+
+    def tenant_with_a_member(label: str) -> dict[str, Any]:
+        tenant = bench.client.onboard(_onboarding_request(bench, label))
+        bench.client.register_and_activate(
+            {
+                "requestId": f"{bench.run}-{label}-member",
+                "tenantId": tenant["tenantId"],
+                "email": f"member.{label}.{bench.run}@bench.example",
+                "name": f"Bench {label.title()}",
+                "role": "Member",
+            }  # fmt: skip
+        )
+        return tenant
+
+    leaving, twin = tenant_with_a_member("leaving"), tenant_with_a_member("twin")
+    bench.replay_onto = {leaving["tenantId"]: twin["tenantId"]}
+    twins = {p["role"]["S"]: p for p in _profiles_of(bench, twin["tenantId"])}
+    for profile in _profiles_of(bench, leaving["tenantId"]):
+        for name in ("userId", "email"):
+            bench.replay_onto[profile[name]["S"]] = twins[profile["role"]["S"]][name]["S"]
     bench.measure_from_here()
     request_id = f"{bench.run}-off"
     bench.client.post("TenantOffboardingRequested", {"requestId": request_id, "tenantId": leaving["tenantId"]})
@@ -311,15 +387,50 @@ def _violation_caught(bench: _Flows, tenant: dict[str, Any]) -> str:
         cognito.admin_update_user_attributes(**who, UserAttributes=[{"Name": "custom:mfa_required", "Value": "true"}])
         cognito.admin_set_user_mfa_preference(**who, SoftwareTokenMfaSettings={"Enabled": False})
         bench.measure_from_here()  # (the member's registration and set-up are not this flow's)
-        name = f"mfa-bench-{bench.run}"
-        bench.client.sfn.start_execution(
-            stateMachineArn=bench.rt.outputs["MfaComplianceStateMachineArn"],
-            name=name,
-            input=json.dumps({"userId": member["userId"], "detectedBy": "sweep", "detectionId": name, "cause": "bench"}),
-        )
-        return str(bench.client.wait_execution("MfaComplianceStateMachineArn", name)["executionArn"])
+        tenant["mfaMember"] = member["userId"]
+        return _compliance_run(bench, member["userId"], f"mfa-bench-{bench.run}")
     finally:
         bench.rt.cloudtrail.enabled = True
+
+
+def _compliance_run(bench: _Flows, user_id: str, name: str) -> str:
+    """A compliance run of the user's, started as a detection's starter starts it."""
+    bench.client.sfn.start_execution(
+        stateMachineArn=bench.rt.outputs["MfaComplianceStateMachineArn"],
+        name=name,
+        input=json.dumps({"userId": user_id, "detectedBy": "sweep", "detectionId": name, "cause": "bench"}),
+    )
+    return str(bench.client.wait_execution("MfaComplianceStateMachineArn", name)["executionArn"])
+
+
+SWEEP = "MFA sweep"
+
+
+def _sweep(bench: _Flows) -> list[str]:
+    """The scheduled sweep, started as its schedule's function starts it, over every user who signed in lately (here
+    the members of the MFA detections, compliant by now): the sweep, and the compliance run it starts for each."""
+    from datetime import UTC, datetime
+
+    started = datetime.now(UTC)
+    name = f"mfa-sweep-bench-{bench.run}"
+    bench.client.sfn.start_execution(stateMachineArn=bench.rt.outputs["MfaSweepStateMachineArn"], name=name, input="{}")
+    swept = bench.client.wait_execution("MfaSweepStateMachineArn", name)
+    bench.rt.wait_settled()
+    bench.client.wait_idle("MfaComplianceStateMachineArn")
+    compliance = bench.client.sfn.list_executions(stateMachineArn=bench.rt.outputs["MfaComplianceStateMachineArn"])
+    checks = [e["executionArn"] for e in compliance["executions"] if e["startDate"] >= started]
+    users = int(json.loads(swept["output"])["users"]["count"])
+    days = int(
+        bench.rt.lambdas.spec(bench.rt.provisioned.attributes["ListRecentlyActiveUsersFunction"]["Ref"]).environment[
+            "MFA_SWEEP_ACTIVE_DAYS"
+        ]
+    )
+    # StartExecution; one Query per day of the window; per user a compliant check (MINIMUM_CALLS above)
+    bench.named = (
+        f"{SWEEP} ({users} active user{'' if users == 1 else 's'})",
+        1 + days + users * MINIMUM_CALLS["MFA detection, compliant"],
+    )
+    return [str(swept["executionArn"]), *checks]
 
 
 def _onboarding_request(bench: _Flows, label: str, isolation: str = "shared") -> dict[str, Any]:
@@ -477,7 +588,7 @@ def runtime_cost_figures(at_once: int = 3 if SMOKE else 20) -> None:
     bench = _Flows()
     try:
         bench.onboarding("warm-up")  # workers started: what follows measures warm flows
-        one = bench.measured(lambda: [bench.onboarding("alone")["executionArn"]])
+        one = bench.measured(lambda: [bench.onboarding("alone")["executionArn"]], direct=False)
 
         def together() -> list[str]:
             ids = [f"{bench.run}-t{i}" for i in range(at_once)]
@@ -486,7 +597,7 @@ def runtime_cost_figures(at_once: int = 3 if SMOKE else 20) -> None:
             ended = bench.client.wait_executions("TenantOnboardingStateMachineArn", [f"onboard-{i}" for i in ids], timeout=600)
             return [e["executionArn"] for e in ended.values()]
 
-        many = bench.measured(together)
+        many = bench.measured(together, direct=False)
         print(f"one onboarding alone: {one['wall']:.2f} s wall, {one['cpu']:.2f} CPU-seconds")
         print(
             f"{at_once} onboardings posted at once: {many['wall']:.2f} s wall "
