@@ -7,7 +7,7 @@ PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test lint typecheck definitions openapi docs validate unit reliability local bench bench-smoke clean build-SharedLayer
+.PHONY: help install demo test lint typecheck definitions openapi docs validate unit reliability local bench bench-smoke clean build-SharedLayer
 
 help:
 	@echo "make demo   - run the main job offline: onboard tenants on the local runtime and report"
@@ -17,6 +17,7 @@ help:
 	@echo "make docs   - regenerate docs/events.md and docs/statemachines/*.svg from the schemas and definitions"
 	@echo "make local  - serve the whole application on http://127.0.0.1:$(PORT)"
 	@echo "make bench  - measurements (outside make test), written to BENCHMARKS.md"
+	@echo "make install - the environment in .venv, with the operator's command .venv/bin/tenantry"
 
 # The application's environment: exact pins from requirements-dev.lock, plus this project (editable).
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
@@ -31,6 +32,8 @@ $(TOOLS)/.installed: requirements-tools.lock
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.lock
 	touch $@
+
+install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(PY) -m tenantry_local.demo

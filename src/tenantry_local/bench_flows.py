@@ -1,9 +1,10 @@
 """`make bench`'s figures for whole flows on the local runtime: AWS calls, state transitions and function
 invocations of each flow next to the written minimum, its wall time against the same calls made directly
-(bench_direct), their cost at list prices (Step Functions Standard and Express compared per workflow), concurrent onboardings and registrations (completed, lost, doubled,
-throughput), and the local runtime's own cost (CPU seconds per flow across its processes; 20 onboardings at
-once against one alone). Each function prints its figures; `tenantry_local.bench` runs each in a process of
-its own and writes them to BENCHMARKS.md. With BENCH_SMOKE=1 every size is the smallest that still runs it."""
+(bench_direct), their cost at list prices (Step Functions Standard and Express compared per workflow),
+concurrent onboardings and registrations (completed, failed, lost, doubled, throughput), and the local runtime's
+own cost (CPU seconds per flow across its processes; 20 onboardings at once against one alone). Each function
+prints its figures; `tenantry_local.bench` runs each in a process of its own and writes them to BENCHMARKS.md.
+With BENCH_SMOKE=1 every size is the smallest that still runs it."""
 
 from __future__ import annotations
 

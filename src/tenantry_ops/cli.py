@@ -1,7 +1,7 @@
 """`tenantry`: the operator's command. It answers "what happened to request X / tenant Y, and what was undone".
 
-    tenantry executions [--workflow W] [--status S] [--tenant T] [--request R] [--since 2h]
-    tenantry execution NAME           states in order with durations, masked inputs and outputs, the error, the undo
+    tenantry executions [--workflow W] [--status S] [--tenant T] [--request R] [--since 2h] [--until 1h]
+    tenantry execution NAME [--io]    states in order with durations, masked inputs and outputs, the error, the undo
     tenantry tenant ID                record, pool, users by role and status, recent executions (--events: and events)
     tenantry sources list|grant|revoke
     tenantry events --tenant ID --since 1d [--until ...]      from the archive
@@ -9,7 +9,8 @@
 
 It talks to the local runtime (`make local`, --endpoint-url) unless given --profile, --region or --stack, then to
 that deployed stack as the AWS CLI would. Every command takes --json. Exit codes: 0 done; 1 what was asked for
-does not exist; 2 a usage error; 3 Tenantry could not be reached or refused; 4 a replay did not complete.
+does not exist; 2 a usage error; 3 Tenantry could not be reached or refused; 4 a replay did not complete; 5 the
+command itself failed (a bug: the message says what).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-NOT_FOUND, USAGE, UNREACHABLE, REPLAY_FAILED = 1, 2, 3, 4
+NOT_FOUND, USAGE, UNREACHABLE, REPLAY_FAILED, FAILED = 1, 2, 3, 4, 5
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -41,15 +42,28 @@ def moment(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parser() -> argparse.ArgumentParser:
+def common_options(again: bool = False) -> argparse.ArgumentParser:
+    """The options every command takes. `again`: for a subcommand's subcommand (`sources grant`), whose defaults
+    must not undo what was given before it (`tenantry sources --stack prod grant ...` means prod)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if again else value
+
+    common.add_argument("--json", action="store_true", default=default(False), help="print JSON instead of a table")
     common.add_argument(
-        "--endpoint-url", default=os.environ.get("TENANTRY_ENDPOINT", "http://127.0.0.1:4566"), help="the local runtime"
+        "--endpoint-url",
+        default=default(os.environ.get("TENANTRY_ENDPOINT", "http://127.0.0.1:4566")),
+        help="the local runtime",
     )
-    common.add_argument("--profile", help="an AWS profile: talk to the deployed stack")
-    common.add_argument("--region", help="an AWS region: talk to the deployed stack")
-    common.add_argument("--stack", help="the deployed stack's name (default tenantry)")
+    common.add_argument("--profile", default=default(None), help="an AWS profile: talk to the deployed stack")
+    common.add_argument("--region", default=default(None), help="an AWS region: talk to the deployed stack")
+    common.add_argument("--stack", default=default(None), help="the deployed stack's name (default tenantry)")
+    return common
+
+
+def parser() -> argparse.ArgumentParser:
+    common = common_options()
     top = argparse.ArgumentParser(prog="tenantry", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = top.add_subparsers(dest="command", required=True)
 
@@ -58,12 +72,14 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--tenant", help="a tenant id its input or output names")
     listing.add_argument("--request", help="a request id (the execution's name ends with it, or its input names it)")
-    listing.add_argument("--since", type=moment, help="30m, 2h, 1d or an ISO time")
-    listing.add_argument("--limit", type=int, default=50, help="at most this many per workflow (default 50)")
+    listing.add_argument("--since", type=moment, help="started since: 30m, 2h, 1d or an ISO time")
+    listing.add_argument("--until", type=moment, help="started until: 30m, 2h, 1d or an ISO time")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many, the newest (default 50)")
 
     one = commands.add_parser("execution", parents=[common], help="one execution's states, error and compensation")
     one.add_argument("name")
     one.add_argument("--workflow", help="when two workflows have an execution of that name")
+    one.add_argument("--io", action="store_true", help="also each state's input and output (masked)")
 
     tenant = commands.add_parser("tenant", parents=[common], help="a tenant's record, pool, users and executions")
     tenant.add_argument("tenant_id")
@@ -82,13 +98,14 @@ def parser() -> argparse.ArgumentParser:
 
     sources = commands.add_parser("sources", parents=[common], help="the upstream sources and their grants")
     sources_commands = sources.add_subparsers(dest="sources_command", required=True)
-    sources_commands.add_parser("list", parents=[common], help="every registered source")
-    grant = sources_commands.add_parser("grant", parents=[common], help="register a source, or replace its grant")
+    again = common_options(again=True)
+    sources_commands.add_parser("list", parents=[again], help="every registered source")
+    grant = sources_commands.add_parser("grant", parents=[again], help="register a source, or replace its grant")
     grant.add_argument("source")
     grant.add_argument("--requests", required=True, help="comma-separated request types, or 'all'")
     grant.add_argument("--tenants", required=True, help="comma-separated tenant ids, or '*'")
     grant.add_argument("--by", default="operator")
-    revoke = sources_commands.add_parser("revoke", parents=[common], help="unregister a source")
+    revoke = sources_commands.add_parser("revoke", parents=[again], help="unregister a source")
     revoke.add_argument("source")
     return top
 
@@ -106,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             stack = Stack.local(args.endpoint_url)
         return COMMANDS[args.command](stack, args)
-    except NotFound as error:  # an execution, a tenant, a workflow, a source or an output that does not exist
+    except NotFound as error:  # an execution, a tenant, a workflow or a source that does not exist
         print(f"tenantry: {error.args[0] if error.args else error}", file=sys.stderr)
         return NOT_FOUND
     except ValueError as error:  # a request Tenantry refuses (a grant out of shape, a replay window too old)
@@ -115,16 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     except ReplayFailed as error:
         print(f"tenantry: {error}", file=sys.stderr)
         return REPLAY_FAILED
-    except (StackNotFound, ClientError, BotoCoreError) as error:
+    except (StackNotFound, ClientError, BotoCoreError) as error:  # (a stack without an output the command needs too)
         print(f"tenantry: {error}", file=sys.stderr)
         return UNREACHABLE
+    except Exception as error:  # noqa: BLE001 - a script must tell a bug of this command from "not found"
+        print(f"tenantry: failed unexpectedly ({type(error).__name__}: {error}); please report it", file=sys.stderr)
+        return FAILED
 
 
 # ------------------------------------------------------------------------------------- commands
 def executions_command(stack: Any, args: argparse.Namespace) -> int:
     from tenantry_ops.executions import list_executions
 
-    rows = list_executions(stack, args.workflow, args.status, args.tenant, args.request, args.since, args.limit)
+    rows = list_executions(
+        stack, args.workflow, args.status, args.tenant, args.request, args.since, args.limit, args.until, _progress("executions")
+    )
     emit(args, rows, ("workflow", "name", "status", "started", "seconds"))
     return 0
 
@@ -138,10 +160,11 @@ def execution_command(stack: Any, args: argparse.Namespace) -> int:
         return 0
     print(f"{story['workflow']} {story['name']}: {story['status']} (started {story['started']}, ended {story['stopped']})")
     print(f"input: {json.dumps(story['input'])}")
+    print(f"output: {json.dumps(story['output'])}")
     table(
         [
             {
-                "state": s["state"],
+                "state": s["state"] if s.get("iteration") is None else f"{s['state']} [{s['iteration']}]",
                 "seconds": s["seconds"],
                 "undo": "yes" if s["compensation"] else "",
                 "error": (s.get("error") or {}).get("error") or "",
@@ -150,6 +173,10 @@ def execution_command(stack: Any, args: argparse.Namespace) -> int:
         ],
         ("state", "seconds", "undo", "error"),
     )
+    if args.io:
+        for s in story["states"]:
+            iteration = "" if s.get("iteration") is None else f" [{s['iteration']}]"
+            print(f"{s['state']}{iteration}\n  in:  {json.dumps(s['input'])}\n  out: {json.dumps(s.get('output'))}")
     if story["error"]:
         print(f"failed with {story['error']['error']}: {story['error']['cause']}")
     print(f"compensation: {', '.join(story['compensation']) if story['compensation'] else 'none'}")
@@ -202,7 +229,7 @@ def _events_of(stack: Any, tenant: str | None, record: dict[str, Any], since: da
     from tenantry_ops.executions import masked
 
     requests = frozenset(str(record[k]) for k in ("requestId", "offboardingRequestId") if record.get(k))
-    return [masked(e) for e in read_events(stack, since, until, tenant, requests, progress=_progress)]
+    return [masked(e) for e in read_events(stack, since, until, tenant, requests, progress=_progress("events"))]
 
 
 def _event_rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -224,7 +251,7 @@ def _event_rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def replay_command(stack: Any, args: argparse.Namespace) -> int:
     from tenantry_ops.archive import replay
 
-    done = replay(stack, args.since, args.until, args.name, progress=_progress)
+    done = replay(stack, args.since, args.until, args.name, progress=_progress("replay"))
     emit(args, [done], ("replay", "state", "since", "until"))
     return 0
 
@@ -288,9 +315,10 @@ def table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
-def _progress(state: str) -> None:
-    """Long operations (replays) report their state on stderr, so that --json output stays clean."""
-    print(f"replay: {state}", file=sys.stderr, flush=True)
+def _progress(what: str) -> Callable[[str], None]:
+    """Long operations (replays, filters that read every execution) report on stderr, so that --json output stays
+    clean."""
+    return lambda state: print(f"{what}: {state}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

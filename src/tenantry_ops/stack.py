@@ -35,9 +35,11 @@ class Stack:
         try:
             with urllib.request.urlopen(f"{endpoint_url}/_tenantry/health", timeout=10) as answer:  # noqa: S310 - an operator's URL
                 health = json.loads(answer.read())
+            return cls(dict(health["outputs"]), health["region"], endpoint_url=endpoint_url)
         except OSError as error:
             raise StackNotFound(f"no local runtime answers at {endpoint_url} (start it with `make local`): {error}") from error
-        return cls(dict(health["outputs"]), health["region"], endpoint_url=endpoint_url)
+        except (ValueError, LookupError, TypeError) as error:  # something else answers there
+            raise StackNotFound(f"what answers at {endpoint_url} is not Tenantry's local runtime: {error!r}") from error
 
     @classmethod
     def deployed(cls, stack_name: str, profile: str | None, region: str | None) -> Stack:

@@ -134,6 +134,46 @@ def test_a_tenants_events_come_from_the_archive_without_activation_codes(runtime
     assert all(e["detail"].get("tenantId") in (tenant["tenantId"], None) for e in events)
 
 
+def test_a_request_is_found_by_its_own_execution_not_by_a_suffix_and_within_the_window(runtime, capsys, failed_onboarding):
+    suffix = failed_onboarding.split("-", 1)[1]  # ("cli-fail-<hex>": its execution's name ends with "-fail-<hex>" too)
+    assert tenantry_cli(runtime, capsys, "executions", "--request", suffix) == (0, [])
+    assert tenantry_cli(runtime, capsys, "executions", "--request", failed_onboarding, "--until", "1d") == (0, [])
+    code, rows = tenantry_cli(runtime, capsys, "executions", "--request", failed_onboarding, "--since", "1d", "--until", "0s")
+    assert code == 0 and [r["name"] for r in rows] == [f"onboard-{failed_onboarding}"]
+
+
+def test_a_maps_iterations_are_told_apart(runtime, capsys, tenantry):
+    """An offboarding disables its users in a Map, several at once: each iteration's states have their own
+    duration and output, and the index of their iteration."""
+    leaving = tenantry.onboarded("shared")
+    tenantry.active_user(leaving, "Member", name="Map Iteration")
+    request_id = tenantry.request_id("cli-map")
+    tenantry.post("TenantOffboardingRequested", {"requestId": request_id, "tenantId": leaving["tenantId"]})
+    assert tenantry.wait_execution("TenantOffboardingStateMachineArn", f"offboard-{request_id}")["status"] == "SUCCEEDED"
+    code, story = tenantry_cli(runtime, capsys, "execution", f"offboard-{request_id}")
+    assert code == 0
+    disabled = [s for s in story["states"] if s["state"] == "DisableUser"]
+    assert sorted(s["iteration"] for s in disabled) == [0, 1]  # the admin and the member
+    assert all(s["type"] == "Task" and s["seconds"] is not None and "output" in s for s in disabled)
+    assert not any(s["compensation"] for s in disabled)
+    assert all(s["seconds"] is not None for s in story["states"])
+    capsys.readouterr()
+    assert main(["execution", f"offboard-{request_id}", "--io", "--endpoint-url", runtime.endpoint]) == 0
+    shown = capsys.readouterr().out
+    assert "DisableUser [0]" in shown and "DisableUser [1]" in shown and "\n  out: " in shown
+
+
+def test_a_failure_of_the_command_itself_is_not_taken_for_not_found(runtime, capsys, monkeypatch):
+    from tenantry_ops import cli
+
+    def broken(stack, args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(cli.COMMANDS, "executions", broken)  # (no command of ours fails so: one made to)
+    assert main(["executions", "--endpoint-url", runtime.endpoint]) == cli.FAILED
+    assert "RuntimeError: a bug" in capsys.readouterr().err
+
+
 def test_sources_are_managed_with_the_command(runtime, capsys):
     code, granted = tenantry_cli(
         runtime, capsys, "sources", "grant", "cli.billing", "--requests", "UserRegistrationRequested", "--tenants", "t-1"
