@@ -81,6 +81,32 @@ MINIMUM_CALLS: dict[str, int] = {
     # AdminUserGlobalSignOut and AdminDeleteUser; marked OFFBOARDED (one transaction); TenantOffboarded
     "offboarding, shared (2 users)": 13,
 }
+# The fewest state transitions each flow can take (Standard bills each), written from what it must do: one task per
+# call that must be its own (those above), one Choice where a result decides the way (one Choice can decide on
+# several results at once), a Map where the work is per item (with its iterations' states), and the end. A Pass
+# state is never needed: a task's ResultSelector or the context object ($$.State.EnteredTime) does its work.
+MINIMUM_TRANSITIONS: dict[str, int] = {
+    # validate; valid?; reserve; the first copy, and which pool (one Choice); the admin, its group; activate; the end
+    "onboarding, shared": 8,
+    # shared's, and CreateUserPool, the TOTP setting, CreateAppClient, one CreateGroup per role (4 tasks, no Map)
+    "onboarding, dedicated": 15,
+    # validate; valid?; the *Failed event; the end
+    "onboarding, refused (invalid)": 4,
+    # validate; valid?; prepare; allowed?; the user, its group, the profile; the code (waiting for it); the email
+    # verified; the profile active; the end
+    "registration and activation": 11,
+    # validate; valid?; prepare; allowed, and which way (one Choice); TOTP on (refused: none set up); the attribute;
+    # the record; the end. Its check: CheckMfa, its Choice, the end
+    "MFA requirement change": 11,
+    # validate; valid?; the tenant; its status?; OFFBOARDING; its users; the pending registrations (a Map, none here);
+    # which isolation?; one Map over the users: disable, sign out, delete each (2 x 3); OFFBOARDED; the end
+    "offboarding, shared (2 users)": 17,
+    # CheckMfa; what to do?; lock; recheck; still violating?; claim; sign out; the revocation's record; TOTP back on;
+    # the event; unlock; the end
+    "MFA detection, a violation": 12,
+    # CheckMfa; what to do?; the end
+    "MFA detection, compliant": 3,
+}
 
 
 def _cpu_seconds() -> float:
@@ -115,7 +141,8 @@ class _Flows:
         self._sinks: dict[str, str] | None = None  # where replayed calls start nothing (bench_direct)
         # a flow that ends what existed before it (offboarding) names a twin for its replay to end instead
         self.replay_onto: dict[str, str] = {}
-        self.named: tuple[str, int] | None = None  # a flow's label and minimum, where it knows them only once run
+        # a flow's label and minimums (calls, transitions), where it knows them only once run (the sweep)
+        self.named: tuple[str, int, int] | None = None
 
     def close(self) -> None:
         self.rt.stop()
@@ -149,7 +176,8 @@ class _Flows:
         calls = {k: v for k, v in calls.items() if v > 0}
         invoked = Counter(self.rt.lambdas.invocations)
         invoked.subtract(self._invoked)
-        transitions = {arn.split(":")[-2]: len(self.client.states(arn)) for arn in arns}
+        # per execution, by "<state machine>:<execution name>" (a sweep starts several runs of one machine)
+        transitions = {":".join(arn.split(":")[-2:]): len(self.client.states(arn)) for arn in arns}
         transacted = dict(self.rt.calls.transacted)  # items named by its transactions (each priced twice)
         return {
             "calls": calls,
@@ -256,6 +284,7 @@ def flow_figures() -> None:
             for flow in flows.values():
                 flow()
             bench.rt.wait_settled()
+            bench.named = None
         passes = 1 if SMOKE else 3
         print(
             "each flow measured "
@@ -271,16 +300,16 @@ def flow_figures() -> None:
             "new tenants, users and requests renewed; StartExecution sent to a one-state machine and PutEvents to a bus "
             "without rules, so that they start nothing); refused: those of them the runtime refused, by error"
         )
-        columns = f"{'flow':<32} {'calls':>5} {'minimum':>7} {'invocations':>11} {'transitions':>11} {'wall s':>7}"
-        print(f"{columns} {'direct s':>8} {'ratio':>6} {'CPU s':>6}  calls; refused")
+        columns = f"{'flow':<32} {'calls':>5} {'minimum':>7} {'invocations':>11} {'transitions':>11} {'minimum':>7}"
+        print(f"{columns} {'wall s':>7} {'direct s':>8} {'ratio':>6} {'CPU s':>6}  calls; refused")
         # the bench's own requests posted (a compliance run or a sweep is started directly, as its starter would)
         posted = {"registration and activation": 2, "MFA detection, a violation": 0, "MFA detection, compliant": 0, SWEEP: 0}
-        runs: dict[str, list[tuple[str, int | str, dict[str, Any]]]] = {name: [] for name in flows}
+        runs: dict[str, list[tuple[str, int, int, dict[str, Any]]]] = {name: [] for name in flows}
         for _ in range(passes):
             bench.run = bench.client.request_id("b")  # (each pass's requests, tenants and users its own)
             for name, flow in flows.items():
                 measured = bench.measured(flow, posted.get(name, 1))
-                named: tuple[str, int | str] = bench.named or (name, MINIMUM_CALLS.get(name, "-"))  # (the sweep names itself)
+                named = bench.named or (name, MINIMUM_CALLS[name], MINIMUM_TRANSITIONS[name])  # (the sweep names itself)
                 bench.named = None
                 if measured["direct"].sent != sum(measured["calls"].values()):  # (the replay must be of the calls counted)
                     raise AssertionError(
@@ -289,11 +318,11 @@ def flow_figures() -> None:
                 runs[name].append((*named, measured))
         results = {}
         for name in flows:
-            label, minimum, measured = sorted(runs[name], key=lambda run: run[2]["wall"])[len(runs[name]) // 2]
+            label, calls, transitions, measured = sorted(runs[name], key=lambda run: run[3]["wall"])[len(runs[name]) // 2]
             results[label], direct = measured, measured["direct"]
             print(
-                f"{label:<32} {sum(measured['calls'].values()):>5} {minimum:>7} "
-                f"{sum(measured['invocations'].values()):>11} {sum(measured['transitions'].values()):>11} "
+                f"{label:<32} {sum(measured['calls'].values()):>5} {calls:>7} "
+                f"{sum(measured['invocations'].values()):>11} {sum(measured['transitions'].values()):>11} {transitions:>7} "
                 f"{measured['wall']:>7.2f} {direct.seconds:>8.3f} {measured['wall'] / max(direct.seconds, 1e-6):>6.1f} "
                 f"{measured['cpu']:>6.2f}  {json.dumps(dict(sorted(measured['calls'].items())))}; "
                 f"{json.dumps(dict(sorted(direct.refused.items()))) if direct.refused else 'none'}"
@@ -434,10 +463,12 @@ def _sweep(bench: _Flows) -> list[str]:
             "MFA_SWEEP_ACTIVE_DAYS"
         ]
     )
-    # StartExecution; one Query per day of the window; per user a compliant check (MINIMUM_CALLS above)
+    # calls: StartExecution; one Query per day of the window; per user a compliant check (MINIMUM_CALLS above).
+    # transitions: the list, the Map, per user its check's start, the end; and each check's own
     bench.named = (
         f"{SWEEP} ({users} active user{'' if users == 1 else 's'})",
         1 + days + users * MINIMUM_CALLS["MFA detection, compliant"],
+        3 + users * (1 + MINIMUM_TRANSITIONS["MFA detection, compliant"]),
     )
     return [str(swept["executionArn"]), *checks]
 
