@@ -51,7 +51,7 @@ class Renewal:
         self.run, self.new_run = run, f"d{secrets.token_hex(4)}"
         # `onto`: what the flow changed that existed before it, and its twin set up for the replay (offboarding)
         self.renewed: dict[str, str] = dict(onto or {})
-        self._pattern = re.compile("|".join([*IDENTIFIERS, rf"[\w.+@-]*{re.escape(run)}[\w.+@-]*"]))
+        self._pattern = re.compile("|".join([*IDENTIFIERS, _run_strings(run)]))
 
     def request(self, text: str) -> str:
         """The recorded request with its identifiers renewed."""
@@ -102,6 +102,11 @@ def _identifier_like(value: str) -> bool:
     return len(value) >= 8 and not any(c.isspace() for c in value) and any(c.isdigit() for c in value)
 
 
+def _run_strings(run: str) -> str:
+    """A pattern for the bench run's strings: its request ids, emails, execution names (each holds the run id)."""
+    return rf"[\w.+@-]*{re.escape(run)}[\w.+@-]*"
+
+
 def identifiers_in(text: str) -> set[str]:
     return set(re.findall("|".join(IDENTIFIERS), text))
 
@@ -120,7 +125,7 @@ def known_identifiers(runtime: Any, run: str) -> set[str]:
             json.dumps(page["Users"], default=str) for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool["Id"])
         ]
     whole = "\n".join(texts)
-    return identifiers_in(whole) | set(re.findall(rf"[\w.+@-]*{re.escape(run)}[\w.+@-]*", whole))
+    return identifiers_in(whole) | set(re.findall(_run_strings(run), whole))
 
 
 def make_sinks(runtime: Any) -> dict[str, str]:

@@ -128,7 +128,7 @@ def _cpu_seconds() -> float:
 
 
 class _Flows:
-    def __init__(self) -> None:
+    def __init__(self, direct: bool = False) -> None:
         from tenantry_local.runtime import LocalRuntime
 
         self.rt = LocalRuntime(PROJECT, port=free_port(), run_schedules=False).start()
@@ -137,6 +137,7 @@ class _Flows:
         self.run = self.client.request_id("b")
         self._invoked: Counter[str] = Counter()
         self._cpu = self._began = 0.0
+        self.direct = direct  # each measured flow's calls sent again directly (bench_direct)
         self._known: set[str] = set()  # identifiers the runtime held when the flow began
         self._sinks: dict[str, str] | None = None  # where replayed calls start nothing (bench_direct)
         # a flow that ends what existed before it (offboarding) names a twin for its replay to end instead
@@ -157,15 +158,16 @@ class _Flows:
         from tenantry_local.bench_direct import known_identifiers
 
         self.rt.wait_settled()
-        self._known = known_identifiers(self.rt, self.run)  # (what the flow's replay must not renew)
+        if self.direct:
+            self._known = known_identifiers(self.rt, self.run)  # (what the flow's replay must not renew)
         self.rt.calls.clear()
-        self.rt.calls.captured = []
+        self.rt.calls.captured = [] if self.direct else None
         self._invoked = Counter(self.rt.lambdas.invocations)
         self._cpu, self._began = _cpu_seconds(), time.perf_counter()
 
-    def measured(self, flow: Callable[[], list[str]], posted: int = 1, direct: bool = True) -> dict[str, Any]:
+    def measured(self, flow: Callable[[], list[str]], posted: int = 1) -> dict[str, Any]:
         """One flow alone: its AWS calls, function invocations, state transitions (of the executions it names),
-        wall time and CPU seconds across the runtime's processes; with `direct`, its calls sent again directly."""
+        wall time and CPU seconds across the runtime's processes; on a bench made `direct`, its calls sent again."""
         self.measure_from_here()
         arns = flow()
         self.rt.wait_settled()
@@ -186,7 +188,7 @@ class _Flows:
             "wall": wall,
             "cpu": cpu,
             "transacted": transacted,
-            "direct": self._made_directly([c for c in captured if self._the_flows(c)]) if direct else None,
+            "direct": self._made_directly([c for c in captured if self._the_flows(c)]) if self.direct else None,
         }
 
     def _the_flows(self, captured: Any) -> bool:
@@ -241,7 +243,7 @@ def _cost_per_thousand(measured: dict[str, Any], memory_mb: int = 256, seconds_p
 
 def flow_figures() -> None:
     """Each flow alone on a fresh runtime: calls, invocations, transitions next to the minimum; cost per 1,000."""
-    bench = _Flows()
+    bench = _Flows(direct=True)
     try:
         flows: dict[str, Callable[[], list[str]]] = {
             "onboarding, shared": lambda: [bench.onboarding("shared")["executionArn"]],
@@ -634,7 +636,7 @@ def runtime_cost_figures(at_once: int = 3 if SMOKE else 20) -> None:
         def one_alone(label: str) -> Callable[[], list[str]]:
             return lambda: [bench.onboarding(label)["executionArn"]]
 
-        alone = [bench.measured(one_alone(f"alone{i}"), direct=False) for i in range(3)]
+        alone = [bench.measured(one_alone(f"alone{i}")) for i in range(3)]
         one = sorted(alone, key=lambda measured: measured["wall"])[1]  # (the median of three)
 
         def together() -> list[str]:
@@ -651,7 +653,7 @@ def runtime_cost_figures(at_once: int = 3 if SMOKE else 20) -> None:
             ended = bench.client.wait_executions("TenantOnboardingStateMachineArn", [f"onboard-{i}" for i in ids], timeout=600)
             return [e["executionArn"] for e in ended.values()]
 
-        many = bench.measured(together, direct=False)
+        many = bench.measured(together)
         print(f"one onboarding alone (median of 3): {one['wall']:.2f} s wall, {one['cpu']:.2f} CPU-seconds")
         print(
             f"{at_once} onboardings posted at once: {many['wall']:.2f} s wall "
